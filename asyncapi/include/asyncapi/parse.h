@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading YAML (libyaml) or JSON (cJSON) text into a cJSON tree, bounded:
+ * input size, nesting depth and YAML alias expansion are limited so hostile
+ * input is an error, never a hang or a crash.
+ *
+ * YAML scalar rule (documented in docs/asyncapi.md): plain scalars follow the
+ * YAML 1.2 core schema, so only true/false (True/TRUE/False/FALSE) are
+ * booleans; YAML 1.1's on/off/yes/no/y/n stay strings. null, ~ and empty
+ * are null; integers and floats as in 1.2 core (incl. 0x, 0o, .inf, .nan
+ * -> .nan is rejected: JSON has no NaN). Quoted scalars are always strings.
+ * Mapping keys are strings; duplicate keys are an error.
+ *
+ * cJSON is the JSON value type of this project and so appears in the API.
+ */
+#ifndef ASYNCAPI_PARSE_H
+#define ASYNCAPI_PARSE_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "asyncapi/error.h"
+
+/* Limits; zero fields take the defaults below. */
+typedef struct asyncapi_parse_limits {
+    size_t max_bytes;     /* input size, default 16 MiB */
+    unsigned max_depth;   /* nesting of arrays/objects, default 256 */
+    size_t max_nodes;     /* nodes produced incl. alias expansion, default 4,000,000 */
+} asyncapi_parse_limits;
+
+#define ASYNCAPI_PARSE_MAX_BYTES_DEFAULT (16u * 1024 * 1024)
+#define ASYNCAPI_PARSE_MAX_DEPTH_DEFAULT 256u
+#define ASYNCAPI_PARSE_MAX_NODES_DEFAULT 4000000u
+
+/*
+ * Parses buf[0..len) as YAML or JSON (JSON is YAML, but text starting with
+ * '{' or '[' goes through cJSON for speed and exact number handling).
+ * name is used in diagnostics only. limits may be NULL.
+ * Returns a new tree the caller frees with cJSON_Delete, or NULL with diag
+ * filled (code in *err if err is not NULL: ESYNTAX, ELIMIT, ENOMEM).
+ */
+cJSON *asyncapi_parse_buffer(const char *buf, size_t len, const char *name,
+                             const asyncapi_parse_limits *limits, int *err,
+                             asyncapi_diag *diag);
+
+/* As asyncapi_parse_buffer on the contents of the file at path (EIO too). */
+cJSON *asyncapi_parse_file(const char *path, const asyncapi_parse_limits *limits,
+                           int *err, asyncapi_diag *diag);
+
+#endif
