@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Read queries for the HTTP side (store/query.h): a read-only connection,
+ * lazily prepared and cached statements, keyset pagination, bound values
+ * only. The schema is the store's (store_int.h); this file never writes.
+ */
+#include "store/query.h"
+
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+#define EV_DEVICE 1
+#define EV_CHANNEL 2
+#define EV_FROM 4
+#define EV_TO 8
+#define EV_DESC 16
+#define EV_VARIANTS 32
+
+enum q_stmt {
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_HEAD,
+    Q_CHECKPOINT,
+    Q_TOTALS,
+    Q_DEVICES_ID,
+    Q_DEVICES_SEEN,
+    Q_DEVICE,
+    Q_STATE,
+    Q_CH_COUNT,
+    Q_CH_DL,
+    Q_CH_LAST,
+    Q_RECENT,
+    Q_DL_LIST,
+    Q_DL_ONE,
+    Q_SERIES,
+    Q_FIELD,
+    Q_COUNT
+};
+
+static const char *const q_sql[Q_COUNT] = {
+    [Q_BEGIN] = "BEGIN",
+    [Q_COMMIT] = "COMMIT",
+    [Q_HEAD] = "SELECT coalesce(max(seq), 0) FROM events",
+    [Q_CHECKPOINT] = "SELECT seq FROM projection_checkpoints WHERE name = '" STORE__CHECKPOINT "'",
+    [Q_TOTALS] = "SELECT (SELECT coalesce(max(seq), 0) FROM events),"
+                 " (SELECT count(*) FROM dead_letters), (SELECT count(*) FROM devices)",
+    [Q_DEVICES_ID] =
+        "SELECT device_id, first_seen, last_seen, events, last_seq, status FROM devices"
+        " WHERE (:st IS NULL OR status = :st)"
+        " AND (:ch IS NULL OR EXISTS (SELECT 1 FROM device_state s"
+        "      WHERE s.device_id = devices.device_id AND s.channel = :ch))"
+        " AND (:after IS NULL OR device_id > :after)"
+        " ORDER BY device_id LIMIT :lim",
+    [Q_DEVICES_SEEN] =
+        "SELECT device_id, first_seen, last_seen, events, last_seq, status FROM devices"
+        " WHERE (:st IS NULL OR status = :st)"
+        " AND (:ch IS NULL OR EXISTS (SELECT 1 FROM device_state s"
+        "      WHERE s.device_id = devices.device_id AND s.channel = :ch))"
+        " AND (:after IS NULL OR last_seen < :ls OR (last_seen = :ls AND device_id > :after))"
+        " ORDER BY last_seen DESC, device_id LIMIT :lim",
+    [Q_DEVICE] = "SELECT device_id, first_seen, last_seen, events, last_seq, status FROM devices"
+                 " WHERE device_id = :id",
+    [Q_STATE] = "SELECT channel, message, seq, received_at, payload FROM device_state"
+                " WHERE device_id = :id ORDER BY channel",
+    [Q_CH_COUNT] = "SELECT count(*) FROM events WHERE channel = :ch",
+    [Q_CH_DL] = "SELECT count(*) FROM dead_letters WHERE channel = :ch",
+    [Q_CH_LAST] = "SELECT seq, received_at FROM events WHERE channel = :ch"
+                  " ORDER BY seq DESC LIMIT 1",
+    [Q_RECENT] = "SELECT channel, count(*) FROM events WHERE seq > :minseq"
+                 " AND received_at >= :since GROUP BY channel ORDER BY channel",
+    [Q_DL_LIST] = "SELECT id, topic, channel, kind, length(payload), reason, received_at"
+                  " FROM dead_letters WHERE id < :before"
+                  " AND (:ch IS NULL OR channel = :ch) AND (:kind IS NULL OR kind = :kind)"
+                  " AND (:from IS NULL OR received_at >= :from)"
+                  " AND (:to IS NULL OR received_at < :to)"
+                  " ORDER BY id DESC LIMIT :lim",
+    [Q_DL_ONE] = "SELECT id, topic, channel, kind, payload, reason, received_at"
+                 " FROM dead_letters WHERE id = :id",
+    [Q_SERIES] = "SELECT (bucket_start / :w) * :w AS b, sum(count), min(min), max(max), sum(sum)"
+                 " FROM rollups WHERE device_id = :dev AND channel = :ch AND field = :f"
+                 " AND bucket_start >= :from AND bucket_start < :to"
+                 " GROUP BY b ORDER BY b LIMIT :lim",
+    [Q_FIELD] = "SELECT 1 FROM rollups WHERE channel = :ch AND field = :f LIMIT 1",
+};
+
+struct store_reader {
+    sqlite3 *db;                          /* read-only connection, owned */
+    sqlite3_stmt *stmt[Q_COUNT];          /* cached statements, NULL until used */
+    sqlite3_stmt *ev[EV_VARIANTS];        /* event list variants by EV_* mask */
+    int in_txn;                           /* begin called, end not yet */
+    char errmsg[256];                     /* last failure */
+};
+
+static int fail(store_reader *r, int rc, const char *what)
+{
+    snprintf(r->errmsg, sizeof(r->errmsg), "%s: %s", what,
+             r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+    switch (rc & 0xff) {
+    case SQLITE_NOMEM: return STORE_ENOMEM;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return STORE_EBUSY;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return STORE_ECORRUPT;
+    default: return STORE_EIO;
+    }
+}
+
+store_reader *store_reader_open(const char *path, int *err, char *diag, size_t diag_size)
+{
+    store_reader *r;
+    sqlite3_stmt *st = NULL;
+    int rc, e = STORE_EIO, version = -1;
+
+    if (!path || !*path) {
+        e = STORE_EINVAL;
+        goto fail_args;
+    }
+    r = calloc(1, sizeof(*r));
+    if (!r) {
+        e = STORE_ENOMEM;
+        goto fail_args;
+    }
+    rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        e = fail(r, rc, "open");
+        goto fail_open;
+    }
+    sqlite3_busy_timeout(r->db, STORE_BUSY_TIMEOUT_DEFAULT);
+    rc = sqlite3_prepare_v2(r->db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    else
+        e = fail(r, rc == SQLITE_OK ? sqlite3_errcode(r->db) : rc, "read schema version");
+    sqlite3_finalize(st);
+    if (version < 0)
+        goto fail_open;
+    if (version != STORE__SCHEMA_VERSION) {
+        snprintf(r->errmsg, sizeof(r->errmsg),
+                 "schema version %d, expected %d (not an asyncbridge store of this version)",
+                 version, STORE__SCHEMA_VERSION);
+        e = STORE_ESCHEMA;
+        goto fail_open;
+    }
+    return r;
+
+fail_open:
+    if (diag && diag_size)
+        snprintf(diag, diag_size, "%s", r->errmsg);
+    sqlite3_close(r->db);
+    free(r);
+    if (err)
+        *err = e;
+    return NULL;
+fail_args:
+    if (diag && diag_size)
+        snprintf(diag, diag_size, "%s", e == STORE_EINVAL ? "no path" : "out of memory");
+    if (err)
+        *err = e;
+    return NULL;
+}
+
+void store_reader_close(store_reader *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(r->stmt[i]);
+    for (int i = 0; i < EV_VARIANTS; i++)
+        sqlite3_finalize(r->ev[i]);
+    sqlite3_close(r->db);
+    free(r);
+}
+
+const char *store_reader_errmsg(const store_reader *r)
+{
+    return r ? r->errmsg : "";
+}
+
+static sqlite3_stmt *prep(store_reader *r, sqlite3_stmt **slot, const char *sql, int *e)
+{
+    int rc;
+
+    if (*slot) {
+        sqlite3_reset(*slot);
+        sqlite3_clear_bindings(*slot);
+        return *slot;
+    }
+    rc = sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+    if (rc != SQLITE_OK) {
+        *e = fail(r, rc, "prepare");
+        *slot = NULL;
+        return NULL;
+    }
+    return *slot;
+}
+
+static sqlite3_stmt *stmt(store_reader *r, enum q_stmt id, int *e)
+{
+    return prep(r, &r->stmt[id], q_sql[id], e);
+}
+
+/* Binding by name; a name the statement does not use is skipped. */
+static void bind_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+
+    if (i > 0) {
+        if (v)
+            sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, i);
+    }
+}
+
+static void bind_i64(sqlite3_stmt *st, const char *name, int64_t v)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+
+    if (i > 0)
+        sqlite3_bind_int64(st, i, v);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+/* Steps a statement that must finish without rows. */
+static int run(store_reader *r, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : fail(r, rc, what);
+}
+
+int store_reader_begin(store_reader *r)
+{
+    int e = 0, rc;
+    sqlite3_stmt *st;
+
+    if (r->in_txn)
+        return 0;
+    st = stmt(r, Q_BEGIN, &e);
+    if (!st)
+        return e;
+    rc = run(r, st, "begin");
+    if (rc == 0)
+        r->in_txn = 1;
+    return rc;
+}
+
+int store_reader_end(store_reader *r)
+{
+    int e = 0;
+    sqlite3_stmt *st;
+
+    if (!r->in_txn)
+        return 0;
+    r->in_txn = 0;
+    st = stmt(r, Q_COMMIT, &e);
+    if (!st)
+        return e;
+    return run(r, st, "commit");
+}
+
+/* Runs a one-row integer query; *out = column i (0 when no row). */
+static int one_row(store_reader *r, sqlite3_stmt *st, int64_t *out, int ncols,
+                   const char *what)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW) {
+        for (int i = 0; i < ncols; i++)
+            out[i] = sqlite3_column_int64(st, i);
+        sqlite3_reset(st);
+        return 0;
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) {
+        for (int i = 0; i < ncols; i++)
+            out[i] = 0;
+        return 0;
+    }
+    return fail(r, rc, what);
+}
+
+int store_read_heads(store_reader *r, int64_t *last_seq, int64_t *projected_seq)
+{
+    int e = 0;
+    int64_t v;
+    sqlite3_stmt *st;
+
+    if (last_seq) {
+        if (!(st = stmt(r, Q_HEAD, &e)))
+            return e;
+        if ((e = one_row(r, st, &v, 1, "read log head")))
+            return e;
+        *last_seq = v;
+    }
+    if (projected_seq) {
+        if (!(st = stmt(r, Q_CHECKPOINT, &e)))
+            return e;
+        if ((e = one_row(r, st, &v, 1, "read checkpoint")))
+            return e;
+        *projected_seq = v;
+    }
+    return 0;
+}
+
+int store_read_totals(store_reader *r, int64_t *events, int64_t *dead_letters,
+                      int64_t *devices)
+{
+    int e = 0;
+    int64_t v[3];
+    sqlite3_stmt *st = stmt(r, Q_TOTALS, &e);
+
+    if (!st)
+        return e;
+    if ((e = one_row(r, st, v, 3, "read totals")))
+        return e;
+    if (events)
+        *events = v[0];
+    if (dead_letters)
+        *dead_letters = v[1];
+    if (devices)
+        *devices = v[2];
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static sqlite3_stmt *event_stmt(store_reader *r, unsigned mask, int *e)
+{
+    char sql[640];
+    int n;
+
+    if (r->ev[mask])
+        return prep(r, &r->ev[mask], NULL, e);
+    n = snprintf(sql, sizeof(sql),
+                 "SELECT seq, channel, message, device_id, topic, params, payload,"
+                 " correlation_id, received_at FROM events WHERE %s%s%s%s%s"
+                 " ORDER BY seq %s LIMIT :lim",
+                 mask & EV_DESC ? "seq < :seq" : "seq > :seq",
+                 mask & EV_DEVICE ? " AND device_id = :dev" : "",
+                 mask & EV_CHANNEL ? " AND channel = :ch" : "",
+                 mask & EV_FROM ? " AND received_at >= :from" : "",
+                 mask & EV_TO ? " AND received_at < :to" : "",
+                 mask & EV_DESC ? "DESC" : "ASC");
+    if (n < 0 || (size_t)n >= sizeof(sql)) {
+        *e = STORE_EINVAL;
+        return NULL;
+    }
+    return prep(r, &r->ev[mask], sql, e);
+}
+
+int store_read_events(store_reader *r, const store_event_query *q, store_event_cb cb,
+                      void *ctx)
+{
+    unsigned mask = 0;
+    sqlite3_stmt *st;
+    int e = 0, rc, rows = 0;
+
+    if (!q || !cb || q->limit == 0)
+        return STORE_EINVAL;
+    mask |= q->device_id ? EV_DEVICE : 0;
+    mask |= q->channel ? EV_CHANNEL : 0;
+    mask |= q->has_from ? EV_FROM : 0;
+    mask |= q->has_to ? EV_TO : 0;
+    mask |= q->desc ? EV_DESC : 0;
+    st = event_stmt(r, mask, &e);
+    if (!st)
+        return e;
+    bind_i64(st, ":seq", q->desc ? (q->before_seq > 0 ? q->before_seq : INT64_MAX)
+                                 : q->after_seq);
+    bind_text(st, ":dev", q->device_id);
+    bind_text(st, ":ch", q->channel);
+    bind_i64(st, ":from", q->from_ms);
+    bind_i64(st, ":to", q->to_ms);
+    bind_i64(st, ":lim", (int64_t)(q->limit > INT_MAX ? INT_MAX : q->limit));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_event_row row = {
+            .seq = sqlite3_column_int64(st, 0),
+            .channel = col_text(st, 1),
+            .message = col_text(st, 2),
+            .device_id = col_text(st, 3),
+            .topic = col_text(st, 4),
+            .params = col_text(st, 5),
+            .payload = col_text(st, 6),
+            .payload_len = (size_t)sqlite3_column_bytes(st, 6),
+            .correlation_id = col_text(st, 7),
+            .received_at = sqlite3_column_int64(st, 8),
+        };
+        if (!row.channel || !row.payload) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        rows++;
+        if (cb(ctx, &row)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return fail(r, rc, "read events");
+    return rows;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int device_rows(store_reader *r, sqlite3_stmt *st, store_device_cb cb, void *ctx)
+{
+    int rc, rows = 0;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_device_row row = {
+            .device_id = col_text(st, 0),
+            .first_seen = sqlite3_column_int64(st, 1),
+            .last_seen = sqlite3_column_int64(st, 2),
+            .events = sqlite3_column_int64(st, 3),
+            .last_seq = sqlite3_column_int64(st, 4),
+            .status = col_text(st, 5),
+        };
+        if (!row.device_id) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        rows++;
+        if (cb(ctx, &row)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return fail(r, rc, "read devices");
+    return rows;
+}
+
+int store_read_devices(store_reader *r, const store_device_query *q, store_device_cb cb,
+                       void *ctx)
+{
+    int e = 0;
+    sqlite3_stmt *st;
+
+    if (!q || !cb || q->limit == 0)
+        return STORE_EINVAL;
+    st = stmt(r, q->by_last_seen ? Q_DEVICES_SEEN : Q_DEVICES_ID, &e);
+    if (!st)
+        return e;
+    bind_text(st, ":st", q->status);
+    bind_text(st, ":ch", q->channel);
+    bind_text(st, ":after", q->has_after ? (q->after_id ? q->after_id : "") : NULL);
+    bind_i64(st, ":ls", q->after_last_seen);
+    bind_i64(st, ":lim", (int64_t)(q->limit > INT_MAX ? INT_MAX : q->limit));
+    return device_rows(r, st, cb, ctx);
+}
+
+int store_read_device(store_reader *r, const char *device_id, store_device_cb cb, void *ctx)
+{
+    int e = 0, n;
+    sqlite3_stmt *st;
+
+    if (!device_id || !cb)
+        return STORE_EINVAL;
+    st = stmt(r, Q_DEVICE, &e);
+    if (!st)
+        return e;
+    bind_text(st, ":id", device_id);
+    n = device_rows(r, st, cb, ctx);
+    if (n < 0)
+        return n;
+    return n == 0 ? STORE_ENOTFOUND : 0;
+}
+
+int store_read_device_state(store_reader *r, const char *device_id, store_state_cb cb,
+                            void *ctx)
+{
+    int e = 0, rc, rows = 0;
+    sqlite3_stmt *st;
+
+    if (!device_id || !cb)
+        return STORE_EINVAL;
+    st = stmt(r, Q_STATE, &e);
+    if (!st)
+        return e;
+    bind_text(st, ":id", device_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_state_row row = {
+            .channel = col_text(st, 0),
+            .message = col_text(st, 1),
+            .seq = sqlite3_column_int64(st, 2),
+            .received_at = sqlite3_column_int64(st, 3),
+            .payload = col_text(st, 4),
+        };
+        if (!row.channel || !row.payload) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        rows++;
+        if (cb(ctx, &row)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return fail(r, rc, "read device state");
+    return rows;
+}
+
+/* ------------------------------------------------------------------ */
+
+int store_read_channel_counts(store_reader *r, const char *channel, store_channel_counts *out)
+{
+    int e = 0;
+    int64_t v[2];
+    sqlite3_stmt *st;
+
+    if (!channel || !out)
+        return STORE_EINVAL;
+    if (!(st = stmt(r, Q_CH_COUNT, &e)))
+        return e;
+    bind_text(st, ":ch", channel);
+    if ((e = one_row(r, st, v, 1, "count channel events")))
+        return e;
+    out->events = v[0];
+    if (!(st = stmt(r, Q_CH_DL, &e)))
+        return e;
+    bind_text(st, ":ch", channel);
+    if ((e = one_row(r, st, v, 1, "count channel dead letters")))
+        return e;
+    out->dead_letters = v[0];
+    if (!(st = stmt(r, Q_CH_LAST, &e)))
+        return e;
+    bind_text(st, ":ch", channel);
+    if ((e = one_row(r, st, v, 2, "read channel head")))
+        return e;
+    out->last_seq = v[0];
+    out->last_event_at = v[1];
+    return 0;
+}
+
+int store_read_recent_counts(store_reader *r, int64_t since_ms, int64_t window,
+                             int (*cb)(void *ctx, const char *channel, int64_t n),
+                             void *ctx)
+{
+    int e = 0, rc, rows = 0;
+    int64_t head = 0;
+    sqlite3_stmt *st;
+
+    if (!cb)
+        return STORE_EINVAL;
+    if ((e = store_read_heads(r, &head, NULL)))
+        return e;
+    if (!(st = stmt(r, Q_RECENT, &e)))
+        return e;
+    bind_i64(st, ":minseq", head > window ? head - window : 0);
+    bind_i64(st, ":since", since_ms);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *ch = col_text(st, 0);
+
+        if (!ch)
+            continue;
+        rows++;
+        if (cb(ctx, ch, sqlite3_column_int64(st, 1))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return fail(r, rc, "read recent counts");
+    return rows;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int dl_rows(store_reader *r, sqlite3_stmt *st, int with_payload,
+                   store_dead_letter_cb cb, void *ctx)
+{
+    int rc, rows = 0;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_dead_letter_row row = {
+            .id = sqlite3_column_int64(st, 0),
+            .topic = col_text(st, 1),
+            .channel = col_text(st, 2),
+            .kind = col_text(st, 3),
+            .reason = col_text(st, 5),
+            .received_at = sqlite3_column_int64(st, 6),
+        };
+        if (with_payload) {
+            row.payload = sqlite3_column_blob(st, 4);
+            row.payload_len = (size_t)sqlite3_column_bytes(st, 4);
+        } else {
+            row.payload_len = (size_t)sqlite3_column_int64(st, 4);
+        }
+        rows++;
+        if (cb(ctx, &row)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return fail(r, rc, "read dead letters");
+    return rows;
+}
+
+int store_read_dead_letters(store_reader *r, const store_dead_letter_query *q,
+                            store_dead_letter_cb cb, void *ctx)
+{
+    int e = 0;
+    sqlite3_stmt *st;
+
+    if (!q || !cb || q->limit == 0)
+        return STORE_EINVAL;
+    if (!(st = stmt(r, Q_DL_LIST, &e)))
+        return e;
+    bind_i64(st, ":before", q->before_id > 0 ? q->before_id : INT64_MAX);
+    bind_text(st, ":ch", q->channel);
+    bind_text(st, ":kind", q->kind);
+    if (q->has_from)
+        bind_i64(st, ":from", q->from_ms);
+    if (q->has_to)
+        bind_i64(st, ":to", q->to_ms);
+    bind_i64(st, ":lim", (int64_t)(q->limit > INT_MAX ? INT_MAX : q->limit));
+    return dl_rows(r, st, 0, cb, ctx);
+}
+
+int store_read_dead_letter(store_reader *r, int64_t id, store_dead_letter_cb cb, void *ctx)
+{
+    int e = 0, n;
+    sqlite3_stmt *st;
+
+    if (!cb)
+        return STORE_EINVAL;
+    if (!(st = stmt(r, Q_DL_ONE, &e)))
+        return e;
+    bind_i64(st, ":id", id);
+    n = dl_rows(r, st, 1, cb, ctx);
+    if (n < 0)
+        return n;
+    return n == 0 ? STORE_ENOTFOUND : 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+int store_read_series(store_reader *r, const store_series_query *q, store_series_cb cb,
+                      void *ctx)
+{
+    int e = 0, rc, rows = 0;
+    sqlite3_stmt *st;
+
+    if (!q || !cb || !q->device_id || !q->channel || !q->field || q->bucket_ms <= 0 ||
+        q->limit == 0)
+        return STORE_EINVAL;
+    if (!(st = stmt(r, Q_SERIES, &e)))
+        return e;
+    bind_i64(st, ":w", q->bucket_ms);
+    bind_text(st, ":dev", q->device_id);
+    bind_text(st, ":ch", q->channel);
+    bind_text(st, ":f", q->field);
+    bind_i64(st, ":from", q->has_from ? q->from_ms : INT64_MIN);
+    bind_i64(st, ":to", q->has_to ? q->to_ms : INT64_MAX);
+    bind_i64(st, ":lim", (int64_t)(q->limit > INT_MAX ? INT_MAX : q->limit));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_series_row row = {
+            .bucket_start = sqlite3_column_int64(st, 0),
+            .count = sqlite3_column_int64(st, 1),
+            .min = sqlite3_column_double(st, 2),
+            .max = sqlite3_column_double(st, 3),
+            .sum = sqlite3_column_double(st, 4),
+        };
+        rows++;
+        if (cb(ctx, &row)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return fail(r, rc, "read series");
+    return rows;
+}
+
+int store_read_field_known(store_reader *r, const char *channel, const char *field)
+{
+    int e = 0, rc;
+    sqlite3_stmt *st;
+
+    if (!channel || !field)
+        return STORE_EINVAL;
+    if (!(st = stmt(r, Q_FIELD, &e)))
+        return e;
+    bind_text(st, ":ch", channel);
+    bind_text(st, ":f", field);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return fail(r, rc, "read field");
+}

@@ -1,0 +1,478 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Store handle: open/close, pragmas, schema migrations, the statement
+ * cache, error mapping, stats and the health check. Appends are in
+ * store_append.c, projections in store_project.c. Notes: docs/store.md.
+ */
+#include "store_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Migrations: entry i brings user_version i to i + 1. Never edit a shipped one. */
+static const char *const migrations[] = {
+    /* 0 -> 1: the initial schema */
+    "CREATE TABLE events("
+    " seq INTEGER PRIMARY KEY,"
+    " channel TEXT NOT NULL,"
+    " message TEXT,"
+    " device_id TEXT,"
+    " topic TEXT NOT NULL,"
+    " params TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(params)),"
+    " payload TEXT NOT NULL CHECK (json_valid(payload)),"
+    " correlation_id TEXT,"
+    " received_at INTEGER NOT NULL);"
+    "CREATE INDEX events_device_seq ON events(device_id, seq);"
+    "CREATE INDEX events_channel_seq ON events(channel, seq);"
+    "CREATE UNIQUE INDEX events_correlation ON events(channel, coalesce(device_id, ''),"
+    " correlation_id) WHERE correlation_id IS NOT NULL;"
+    "CREATE TABLE dead_letters("
+    " id INTEGER PRIMARY KEY,"
+    " topic TEXT NOT NULL,"
+    " channel TEXT,"
+    " kind TEXT NOT NULL,"
+    " payload BLOB NOT NULL,"
+    " reason TEXT NOT NULL CHECK (json_valid(reason)),"
+    " received_at INTEGER NOT NULL);"
+    "CREATE INDEX dead_letters_channel ON dead_letters(channel, id);"
+    "CREATE INDEX dead_letters_kind ON dead_letters(kind, id);"
+    "CREATE INDEX dead_letters_time ON dead_letters(received_at);"
+    "CREATE TABLE dedupe("
+    " ord INTEGER PRIMARY KEY,"
+    " hash INTEGER NOT NULL,"
+    " kind INTEGER NOT NULL,"
+    " ref INTEGER NOT NULL);"
+    "CREATE INDEX dedupe_hash ON dedupe(hash);"
+    "CREATE TABLE devices("
+    " device_id TEXT PRIMARY KEY,"
+    " first_seen INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL,"
+    " events INTEGER NOT NULL,"
+    " last_seq INTEGER NOT NULL,"
+    " status TEXT NOT NULL DEFAULT 'unknown') WITHOUT ROWID;"
+    "CREATE INDEX devices_last_seen ON devices(last_seen);"
+    "CREATE TABLE device_state("
+    " device_id TEXT NOT NULL,"
+    " channel TEXT NOT NULL,"
+    " message TEXT,"
+    " seq INTEGER NOT NULL,"
+    " received_at INTEGER NOT NULL,"
+    " payload TEXT NOT NULL,"
+    " PRIMARY KEY (device_id, channel)) WITHOUT ROWID;"
+    "CREATE TABLE rollups("
+    " device_id TEXT NOT NULL,"
+    " channel TEXT NOT NULL,"
+    " field TEXT NOT NULL,"
+    " bucket_start INTEGER NOT NULL,"
+    " count INTEGER NOT NULL,"
+    " min REAL NOT NULL,"
+    " max REAL NOT NULL,"
+    " sum REAL NOT NULL,"
+    " PRIMARY KEY (device_id, channel, field, bucket_start)) WITHOUT ROWID;"
+    "CREATE INDEX rollups_channel ON rollups(channel, field, bucket_start);"
+    "CREATE TABLE projection_checkpoints("
+    " name TEXT PRIMARY KEY,"
+    " seq INTEGER NOT NULL) WITHOUT ROWID;",
+};
+
+#define N_MIGRATIONS (sizeof(migrations) / sizeof(*migrations))
+
+static const char *const stmt_sql[STORE__STMT_COUNT] = {
+    [STORE__BEGIN] = "BEGIN IMMEDIATE",
+    [STORE__COMMIT] = "COMMIT",
+    [STORE__ROLLBACK] = "ROLLBACK",
+    [STORE__SAVEPOINT] = "SAVEPOINT store_append",
+    [STORE__RELEASE] = "RELEASE store_append",
+    [STORE__ROLLBACK_TO] = "ROLLBACK TO store_append",
+    [STORE__EV_FIND_CORR] =
+        "SELECT seq FROM events WHERE channel = ?1 AND coalesce(device_id, '') = ?2"
+        " AND correlation_id = ?3",
+    [STORE__DEDUPE_FIND] = "SELECT ref FROM dedupe WHERE hash = ?1 AND kind = ?2"
+                           " ORDER BY ord DESC LIMIT 1",
+    [STORE__EV_INSERT] =
+        "INSERT INTO events(channel, message, device_id, topic, params, payload,"
+        " correlation_id, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [STORE__DL_INSERT] =
+        "INSERT INTO dead_letters(topic, channel, kind, payload, reason, received_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [STORE__DEDUPE_INSERT] = "INSERT INTO dedupe(ord, hash, kind, ref) VALUES (?1, ?2, ?3, ?4)",
+    [STORE__DEDUPE_PRUNE] = "DELETE FROM dedupe WHERE ord <= ?1",
+    [STORE__DEDUPE_MAX] = "SELECT coalesce(max(ord), 0) FROM dedupe",
+    [STORE__CP_GET] = "SELECT seq FROM projection_checkpoints WHERE name = '" STORE__CHECKPOINT "'",
+    [STORE__CP_SET] = "INSERT INTO projection_checkpoints(name, seq) VALUES ('" STORE__CHECKPOINT
+                      "', ?1) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq",
+    [STORE__PJ_SCAN] = "SELECT seq, channel, message, device_id, payload, received_at"
+                       " FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [STORE__PJ_DEVICE] =
+        "INSERT INTO devices(device_id, first_seen, last_seen, events, last_seq, status)"
+        " VALUES (?1, ?2, ?2, 1, ?3, coalesce(?4, 'unknown'))"
+        " ON CONFLICT(device_id) DO UPDATE SET"
+        " first_seen = min(first_seen, excluded.first_seen),"
+        " last_seen = max(last_seen, excluded.last_seen),"
+        " events = events + 1, last_seq = excluded.last_seq,"
+        " status = coalesce(?4, status)",
+    [STORE__PJ_STATE] =
+        "INSERT INTO device_state(device_id, channel, message, seq, received_at, payload)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        " ON CONFLICT(device_id, channel) DO UPDATE SET message = excluded.message,"
+        " seq = excluded.seq, received_at = excluded.received_at, payload = excluded.payload",
+    [STORE__PJ_ROLLUP] =
+        "INSERT INTO rollups(device_id, channel, field, bucket_start, count, min, max, sum)"
+        " VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?5)"
+        " ON CONFLICT(device_id, channel, field, bucket_start) DO UPDATE SET"
+        " count = count + 1, min = min(min, excluded.min), max = max(max, excluded.max),"
+        " sum = sum + excluded.sum",
+};
+
+const char *store_strerror(int err)
+{
+    switch (err) {
+    case STORE_OK: return "success";
+    case STORE_DUP: return "duplicate message, nothing stored";
+    case STORE_ENOMEM: return "out of memory";
+    case STORE_EINVAL: return "invalid argument";
+    case STORE_EIO: return "database error";
+    case STORE_EBUSY: return "database is locked";
+    case STORE_EFULL: return "disk or database full";
+    case STORE_ECORRUPT: return "database file is corrupt or not a database";
+    case STORE_ESCHEMA: return "database schema is newer than this program";
+    case STORE_ESTATE: return "call out of order";
+    case STORE_ENOTFOUND: return "not found";
+    case STORE_EREADONLY: return "database is read-only";
+    default: return "unknown error";
+    }
+}
+
+static int map_rc(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW: return STORE_OK;
+    case SQLITE_NOMEM: return STORE_ENOMEM;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return STORE_EBUSY;
+    case SQLITE_FULL: return STORE_EFULL;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return STORE_ECORRUPT;
+    case SQLITE_READONLY: return STORE_EREADONLY;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE: return STORE_EINVAL;
+    default: return STORE_EIO;
+    }
+}
+
+int store__error(store *s, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (s) {
+        va_start(ap, fmt);
+        /* a truncated diagnostic is still useful; terminate explicitly */
+        if (vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap) < 0)
+            s->errmsg[0] = '\0';
+        va_end(ap);
+    }
+    return err;
+}
+
+int store__fail(store *s, int sqlite_rc, const char *what)
+{
+    const char *msg = (s && s->db) ? sqlite3_errmsg(s->db) : sqlite3_errstr(sqlite_rc);
+    return store__error(s, map_rc(sqlite_rc), "%s: %s", what, msg);
+}
+
+sqlite3_stmt *store__stmt(store *s, enum store__stmt_id id)
+{
+    sqlite3_stmt *st = s->stmt[id];
+    int rc;
+
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return st;
+    }
+    rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        store__fail(s, rc, "cannot prepare statement");
+        return NULL;
+    }
+    s->stmt[id] = st;
+    return st;
+}
+
+int store__step_done(store *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+        sqlite3_reset(st);
+        return 0;
+    }
+    rc = store__fail(s, sqlite3_extended_errcode(s->db), what);
+    sqlite3_reset(st);
+    return rc;
+}
+
+int64_t store__now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int store__reload_ord(store *s)
+{
+    sqlite3_stmt *st = store__stmt(s, STORE__DEDUPE_MAX);
+    int rc;
+
+    if (!st)
+        return STORE_EIO;
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        rc = store__fail(s, rc, "cannot read dedupe window");
+        sqlite3_reset(st);
+        return rc;
+    }
+    s->next_ord = sqlite3_column_int64(st, 0) + 1;
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int exec(store *s, const char *sql, const char *what)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : store__fail(s, rc, what);
+}
+
+static int user_version(store *s, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        rc = store__fail(s, rc, "cannot read schema version");
+        sqlite3_finalize(st);
+        return rc;
+    }
+    *out = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int migrate(store *s)
+{
+    char sql[64];
+    int v, rc;
+
+    rc = user_version(s, &v);
+    if (rc != 0)
+        return rc;
+    if (v == (int)N_MIGRATIONS)
+        return 0;
+    if (v > (int)N_MIGRATIONS || v < 0)
+        return store__error(s, STORE_ESCHEMA, "schema version %d is newer than %d", v,
+                            (int)N_MIGRATIONS);
+    if (s->flags & STORE_OPEN_READONLY)
+        return store__error(s, STORE_ESCHEMA, "schema version %d, expected %d (open the "
+                            "writer first)", v, (int)N_MIGRATIONS);
+    rc = exec(s, "BEGIN IMMEDIATE", "cannot start migration");
+    if (rc != 0)
+        return rc;
+    /* another connection may have migrated while we waited for the lock */
+    rc = user_version(s, &v);
+    if (rc != 0)
+        goto fail_rollback;
+    for (; v < (int)N_MIGRATIONS; v++) {
+        rc = exec(s, migrations[v], "migration failed");
+        if (rc != 0)
+            goto fail_rollback;
+    }
+    if (snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v) >= (int)sizeof(sql)) {
+        rc = store__error(s, STORE_EIO, "pragma text too long");
+        goto fail_rollback;
+    }
+    rc = exec(s, sql, "cannot set schema version");
+    if (rc != 0)
+        goto fail_rollback;
+    return exec(s, "COMMIT", "cannot commit migration");
+
+fail_rollback:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static void copy_diag(char *diag, size_t diag_size, const char *msg)
+{
+    if (!diag || diag_size == 0)
+        return;
+    if (snprintf(diag, diag_size, "%s", msg) >= (int)diag_size)
+        diag[diag_size - 1] = '\0';
+}
+
+store *store_open(const char *path, const store_options *opt, int *err, char *diag,
+                  size_t diag_size)
+{
+    store_options o = {0};
+    store *s;
+    int rc, oflags;
+
+    if (opt)
+        o = *opt;
+    copy_diag(diag, diag_size, "");
+    if (!path || !*path) {
+        copy_diag(diag, diag_size, "store path is empty");
+        if (err)
+            *err = STORE_EINVAL;
+        return NULL;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        copy_diag(diag, diag_size, "out of memory");
+        if (err)
+            *err = STORE_ENOMEM;
+        return NULL;
+    }
+    s->flags = o.flags;
+    s->window = o.dedupe_window ? (int64_t)o.dedupe_window : STORE_DEDUPE_WINDOW_DEFAULT;
+
+    oflags = SQLITE_OPEN_NOMUTEX;
+    if (o.flags & STORE_OPEN_READONLY)
+        oflags |= SQLITE_OPEN_READONLY;
+    else if (o.flags & STORE_OPEN_NO_CREATE)
+        oflags |= SQLITE_OPEN_READWRITE;
+    else
+        oflags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+    if (rc != SQLITE_OK) {
+        rc = store__error(s, rc == SQLITE_NOMEM ? STORE_ENOMEM : map_rc(rc) == STORE_ECORRUPT
+                                                                   ? STORE_ECORRUPT : STORE_EIO,
+                          "cannot open '%s': %s", path,
+                          s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    rc = sqlite3_busy_timeout(s->db, o.busy_timeout_ms == 0 ? STORE_BUSY_TIMEOUT_DEFAULT
+                                     : o.busy_timeout_ms < 0 ? 0 : o.busy_timeout_ms);
+    if (rc != SQLITE_OK) {
+        rc = store__fail(s, rc, "cannot set busy timeout");
+        goto fail;
+    }
+    /* also detects "file is not a database" early */
+    if (!(o.flags & STORE_OPEN_READONLY)) {
+        rc = exec(s, "PRAGMA journal_mode=WAL", "cannot enable WAL");
+        if (rc != 0)
+            goto fail;
+    }
+    rc = exec(s, (o.flags & STORE_OPEN_SYNC_FULL) ? "PRAGMA synchronous=FULL"
+                                                  : "PRAGMA synchronous=NORMAL",
+              "cannot set synchronous");
+    if (rc != 0)
+        goto fail;
+    rc = migrate(s);
+    if (rc != 0)
+        goto fail;
+    if (!(o.flags & STORE_OPEN_READONLY)) {
+        rc = store__reload_ord(s);
+        if (rc != 0)
+            goto fail;
+    }
+    s->errmsg[0] = '\0';
+    if (err)
+        *err = 0;
+    return s;
+
+fail:
+    copy_diag(diag, diag_size, s->errmsg);
+    if (err)
+        *err = rc;
+    store_close(s);
+    return NULL;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    if (s->in_batch && s->db)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    for (int i = 0; i < STORE__STMT_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+const char *store_errmsg(const store *s)
+{
+    return s ? s->errmsg : "no store";
+}
+
+/* One int64 from a single-row query; 0 when the result is NULL. */
+static int query_int(store *s, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        rc = store__fail(s, rc, "cannot read stats");
+        sqlite3_finalize(st);
+        return rc;
+    }
+    *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+int store_stats_get(store *s, store_stats *out)
+{
+    store_stats st = {0};
+    int rc;
+
+    if (!s || !out)
+        return STORE_EINVAL;
+    /* seq/id are rowids never deleted: max == count, O(log n) */
+    rc = query_int(s, "SELECT coalesce(max(seq), 0) FROM events", &st.last_seq);
+    if (rc == 0)
+        rc = query_int(s, "SELECT coalesce(max(id), 0) FROM dead_letters", &st.dead_letters);
+    if (rc == 0)
+        rc = query_int(s, "SELECT coalesce((SELECT seq FROM projection_checkpoints WHERE name"
+                          " = '" STORE__CHECKPOINT "'), 0)", &st.projected_seq);
+    if (rc == 0)
+        rc = query_int(s, "SELECT count(*) FROM devices", &st.devices);
+    if (rc == 0)
+        rc = query_int(s, "SELECT count(*) FROM dedupe", &st.dedupe_entries);
+    if (rc != 0)
+        return rc;
+    st.events = st.last_seq;
+    st.lag = st.last_seq > st.projected_seq ? st.last_seq - st.projected_seq : 0;
+    *out = st;
+    return 0;
+}
+
+int store_ping(store *s)
+{
+    int64_t one = 0;
+    int rc;
+
+    if (!s)
+        return STORE_EINVAL;
+    rc = query_int(s, "SELECT 1", &one);
+    if (rc != 0 || (s->flags & STORE_OPEN_READONLY) || s->in_batch)
+        return rc;
+    if (sqlite3_db_readonly(s->db, "main") == 1)
+        return store__error(s, STORE_EREADONLY, "database is read-only");
+    rc = exec(s, "BEGIN IMMEDIATE", "store not writable");
+    if (rc != 0)
+        return rc;
+    return exec(s, "ROLLBACK", "store not writable");
+}

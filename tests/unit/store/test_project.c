@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Projections: folding into devices/device_state/rollups, checkpoint
+ * atomicity (a crash between batches never double counts), rebuild equals
+ * incremental folding in random batch sizes, the projector thread.
+ */
+#include "test.h"
+
+#include <inttypes.h>
+
+#include "store_test_util.h"
+
+/* Appends one event; returns its seq or a negative code. */
+static int64_t put(store *s, const char *channel, const char *device, const char *payload,
+                   int64_t at)
+{
+    store_event ev = {.channel = channel, .device_id = device, .topic = channel,
+                      .payload = payload, .received_at = at};
+    int64_t seq = 0;
+    char topic[256];
+    int rc;
+
+    /* distinct topics per time so equal payloads are not deduped */
+    snprintf(topic, sizeof(topic), "%s/%s/%" PRId64, channel, device ? device : "-", at);
+    ev.topic = topic;
+    rc = store_append_event(s, &ev, &seq);
+    return rc == 0 ? seq : (rc > 0 ? -100 : rc);
+}
+
+/* Appends every row of a table, ordered by its key, with exact doubles. */
+static char *dump(store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    size_t cap = 1024, len = 0;
+    char *out = malloc(cap);
+
+    if (!out || sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        free(out);
+        return NULL;
+    }
+    out[0] = '\0';
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        for (int c = 0; c < sqlite3_column_count(st); c++) {
+            char cell[600];
+            size_t n;
+            if (sqlite3_column_type(st, c) == SQLITE_FLOAT) {
+                double d = sqlite3_column_double(st, c);
+                uint64_t bits;
+                memcpy(&bits, &d, sizeof(bits));
+                snprintf(cell, sizeof(cell), "f%016" PRIx64 "|", bits);
+            } else {
+                const unsigned char *t = sqlite3_column_text(st, c);
+                snprintf(cell, sizeof(cell), "%.500s|", t ? (const char *)t : "NULL");
+            }
+            n = strlen(cell);
+            if (len + n + 2 > cap) {
+                char *bigger = realloc(out, cap * 2 + n);
+                if (!bigger) {
+                    free(out);
+                    sqlite3_finalize(st);
+                    return NULL;
+                }
+                out = bigger;
+                cap = cap * 2 + n;
+            }
+            memcpy(out + len, cell, n + 1);
+            len += n;
+        }
+        out[len++] = '\n';
+        out[len] = '\0';
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+static const char *const dump_sql[] = {
+    "SELECT * FROM devices ORDER BY device_id",
+    "SELECT * FROM device_state ORDER BY device_id, channel",
+    "SELECT * FROM rollups ORDER BY device_id, channel, field, bucket_start",
+    "SELECT * FROM projection_checkpoints ORDER BY name",
+};
+
+TEST(project, fold_counts_and_state)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    size_t n = 99;
+    char buf[256];
+
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(store_project(s, NULL, &n), 0);
+    ASSERT_EQ(n, 0);
+    /* bucket [60000, 120000): 3 readings for d1, one in the next bucket */
+    ASSERT_GT(put(s, "telemetry", "d1", "{\"t\":20.5,\"h\":40,\"ok\":true,\"s\":\"x\"}", 60000), 0);
+    ASSERT_GT(put(s, "telemetry", "d1", "{\"t\":22.5,\"h\":42}", 61000), 0);
+    ASSERT_GT(put(s, "telemetry", "d1", "{\"t\":18}", 119999), 0);
+    ASSERT_GT(put(s, "telemetry", "d1", "{\"t\":30}", 120000), 0);
+    ASSERT_GT(put(s, "telemetry", "d2", "{\"t\":1}", 60001), 0);
+    ASSERT_GT(put(s, "telemetry", NULL, "{\"t\":5}", 60002), 0);
+    ASSERT_GT(put(s, "config", "d1", "{\"mode\":\"eco\"}", 65000), 0);
+    ASSERT_GT(put(s, "telemetry", "d1", "[1,2,3]", 50000), 0); /* late: earlier time */
+
+    ASSERT_EQ(store_project(s, NULL, &n), 0);
+    ASSERT_EQ(n, 8);
+    ASSERT_EQ(q_int(s, "SELECT count FROM rollups WHERE device_id = 'd1' AND field = 't'"
+                       " AND bucket_start = 60000"), 3);
+    ASSERT_STR_EQ(q_text(s, "SELECT min || ' ' || max || ' ' || sum FROM rollups WHERE"
+                            " device_id = 'd1' AND field = 't' AND bucket_start = 60000",
+                         buf, sizeof(buf)), "18.0 22.5 61.0");
+    ASSERT_EQ(q_int(s, "SELECT count FROM rollups WHERE device_id = 'd1' AND field = 't'"
+                       " AND bucket_start = 120000"), 1);
+    ASSERT_EQ(q_int(s, "SELECT sum FROM rollups WHERE device_id = 'd1' AND field = 'h'"), 82);
+    /* booleans and strings are not rolled up */
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM rollups WHERE field IN ('ok', 's', 'mode')"), 0);
+    /* events without a device roll up under '' but make no device */
+    ASSERT_EQ(q_int(s, "SELECT count FROM rollups WHERE device_id = ''"), 1);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM devices"), 2);
+    ASSERT_EQ(q_int(s, "SELECT events FROM devices WHERE device_id = 'd1'"), 6);
+    ASSERT_EQ(q_int(s, "SELECT first_seen FROM devices WHERE device_id = 'd1'"), 50000);
+    ASSERT_EQ(q_int(s, "SELECT last_seen FROM devices WHERE device_id = 'd1'"), 120000);
+    ASSERT_EQ(q_int(s, "SELECT last_seq FROM devices WHERE device_id = 'd1'"), 8);
+    ASSERT_STR_EQ(q_text(s, "SELECT status FROM devices WHERE device_id = 'd1'", buf,
+                         sizeof(buf)), "online");
+    /* device_state: latest payload per device and channel (by seq) */
+    ASSERT_STR_EQ(q_text(s, "SELECT payload FROM device_state WHERE device_id = 'd1' AND"
+                            " channel = 'telemetry'", buf, sizeof(buf)), "[1,2,3]");
+    ASSERT_STR_EQ(q_text(s, "SELECT payload FROM device_state WHERE device_id = 'd1' AND"
+                            " channel = 'config'", buf, sizeof(buf)), "{\"mode\":\"eco\"}");
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM device_state"), 3);
+    {
+        store_stats st;
+        ASSERT_EQ(store_stats_get(s, &st), 0);
+        ASSERT_EQ(st.projected_seq, 8);
+        ASSERT_EQ(st.lag, 0);
+        ASSERT_EQ(st.devices, 2);
+    }
+    /* nothing more to do */
+    ASSERT_EQ(store_project(s, NULL, &n), 0);
+    ASSERT_EQ(n, 0);
+    store_close(s);
+}
+
+TEST(project, status_channel)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    const char *status_channels[] = {"will"};
+    store_projector_options o = {.status_channels = status_channels, .n_status_channels = 1};
+    char buf[32];
+
+    ASSERT_NOT_NULL(s);
+    ASSERT_GT(put(s, "telemetry", "d1", "{\"t\":1}", 1000), 0);
+    ASSERT_GT(put(s, "will", "d1", "\"offline\"", 2000), 0);
+    ASSERT_EQ(store_project(s, &o, NULL), 0);
+    ASSERT_STR_EQ(q_text(s, "SELECT status FROM devices", buf, sizeof(buf)), "offline");
+    ASSERT_GT(put(s, "will", "d1", "{\"status\":\"weird\"}", 3000), 0);
+    ASSERT_EQ(store_project(s, &o, NULL), 0);
+    ASSERT_STR_EQ(q_text(s, "SELECT status FROM devices", buf, sizeof(buf)), "offline");
+    ASSERT_GT(put(s, "telemetry", "d1", "{\"t\":2}", 4000), 0);
+    ASSERT_EQ(store_project(s, &o, NULL), 0);
+    ASSERT_STR_EQ(q_text(s, "SELECT status FROM devices", buf, sizeof(buf)), "online");
+    /* default rule: a channel whose id ends in "status" */
+    ASSERT_GT(put(s, "deviceStatus", "d2", "{\"online\":false}", 5000), 0);
+    ASSERT_EQ(store_project(s, NULL, NULL), 0);
+    ASSERT_STR_EQ(q_text(s, "SELECT status FROM devices WHERE device_id = 'd2'", buf,
+                         sizeof(buf)), "offline");
+    store_close(s);
+}
+
+TEST(project, checkpoint_atomic_no_double_count)
+{
+    tmpdb t;
+    store *s;
+    store_projector_options o = {.batch_max = 3};
+    size_t n = 0;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    for (int i = 0; i < 10; i++) {
+        char p[32];
+        snprintf(p, sizeof(p), "{\"v\":%d}", i);
+        ASSERT_GT(put(s, "c", "d", p, 1000 + i), 0);
+    }
+    ASSERT_EQ(store_project(s, &o, &n), 0);
+    ASSERT_EQ(n, 3);
+    /* a "crash" in the middle of the next batch: its transaction never commits */
+    ASSERT_EQ(sqlite3_exec(s->db, "BEGIN IMMEDIATE; UPDATE rollups SET count = count + 100;"
+                                  " UPDATE projection_checkpoints SET seq = 6;", NULL, NULL, NULL),
+              SQLITE_OK);
+    store_close(s); /* rolls back like a killed process */
+
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(q_int(s, "SELECT seq FROM projection_checkpoints"), 3);
+    ASSERT_EQ(q_int(s, "SELECT count FROM rollups"), 3);
+    do {
+        ASSERT_EQ(store_project(s, &o, &n), 0);
+    } while (n > 0);
+    ASSERT_EQ(q_int(s, "SELECT count FROM rollups"), 10);
+    ASSERT_EQ(q_int(s, "SELECT sum FROM rollups"), 45);
+    ASSERT_EQ(q_int(s, "SELECT events FROM devices"), 10);
+    ASSERT_EQ(q_int(s, "SELECT seq FROM projection_checkpoints"), 10);
+    /* a batch open on the handle is refused */
+    ASSERT_EQ(store_begin(s), 0);
+    ASSERT_EQ(store_project(s, &o, &n), STORE_ESTATE);
+    ASSERT_EQ(store_rollback(s), 0);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
+TEST(project, rebuild_equals_incremental_random_batches)
+{
+    tmpdb t;
+    store *s;
+    char *before[4] = {0}, *after[4] = {0};
+    unsigned seed = 12345;
+    store_projector_options o = {.bucket_ms = 10000};
+    char diag[256];
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(store_begin(s), 0);
+    for (int i = 0; i < 2000; i++) {
+        char p[128], dev[16];
+        seed = seed * 1103515245u + 12345u;
+        snprintf(dev, sizeof(dev), "d%u", (seed >> 16) % 7);
+        snprintf(p, sizeof(p), "{\"t\":%.3f,\"n\":%u,\"s\":\"x\"}",
+                 ((seed >> 8) % 100000) / 7.0, seed % 13);
+        ASSERT_GT(put(s, (seed >> 20) % 3 ? "telemetry" : "deviceStatus",
+                      (seed >> 12) % 11 ? dev : NULL,
+                      (seed >> 24) % 17 ? p : "\"offline\"", 1000000 + i * 137), 0);
+    }
+    ASSERT_EQ(store_commit(s), 0);
+    /* incremental, in random batch sizes */
+    for (;;) {
+        size_t n = 0;
+        seed = seed * 1103515245u + 12345u;
+        o.batch_max = 1 + (seed >> 16) % 97;
+        ASSERT_EQ(store_project(s, &o, &n), 0);
+        if (n == 0)
+            break;
+    }
+    for (int i = 0; i < 4; i++) {
+        before[i] = dump(s, dump_sql[i]);
+        ASSERT_NOT_NULL(before[i]);
+    }
+    ASSERT_GT(q_int(s, "SELECT count(*) FROM rollups"), 100);
+    store_close(s);
+
+    o.batch_max = 0;
+    ASSERT_EQ(store_rebuild(t.path, &o, diag, sizeof(diag)), 0);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    for (int i = 0; i < 4; i++) {
+        after[i] = dump(s, dump_sql[i]);
+        ASSERT_NOT_NULL(after[i]);
+        if (strcmp(before[i], after[i]) != 0)
+            test_fail(__FILE__, __LINE__, "rebuild differs for %s", dump_sql[i]);
+    }
+    store_close(s);
+    for (int i = 0; i < 4; i++) {
+        free(before[i]);
+        free(after[i]);
+    }
+    /* rebuild of a missing folder fails cleanly */
+    ASSERT_EQ(store_rebuild("/nonexistent-dir/x.db", NULL, diag, sizeof(diag)), STORE_EIO);
+    ASSERT_STR_CONTAINS(diag, "cannot open");
+    tmpdb_release(&t);
+}
+
+TEST(project, projector_thread)
+{
+    tmpdb t;
+    store *s;
+    store_projector *p;
+    int err = 0;
+    int64_t last = 0;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    p = store_projector_start(t.path, &(store_projector_options){.batch_max = 50,
+                                                                 .interval_ms = 50},
+                              &err, NULL, 0);
+    ASSERT_NOT_NULL(p);
+    ASSERT_EQ(err, 0);
+    for (int b = 0; b < 10; b++) {
+        ASSERT_EQ(store_begin(s), 0);
+        for (int i = 0; i < 30; i++) {
+            char pl[32];
+            snprintf(pl, sizeof(pl), "{\"v\":%d}", b * 30 + i);
+            last = put(s, "c", "dev", pl, 1000 + b * 30 + i);
+            ASSERT_GT(last, 0);
+        }
+        ASSERT_EQ(store_commit(s), 0);
+        store_projector_notify(p);
+    }
+    ASSERT_EQ(store_projector_wait(p, last, 20000), 0);
+    ASSERT_GE(store_projector_checkpoint(p), last);
+    ASSERT_EQ(store_projector_errors(p), 0);
+    store_projector_stop(p);
+    ASSERT_EQ(q_int(s, "SELECT events FROM devices WHERE device_id = 'dev'"), 300);
+    ASSERT_EQ(q_int(s, "SELECT count FROM rollups WHERE bucket_start = 0"), 300);
+    store_close(s);
+
+    /* bad options / path */
+    ASSERT_NULL(store_projector_start(t.path, &(store_projector_options){.bucket_ms = -1},
+                                      &err, NULL, 0));
+    ASSERT_EQ(err, STORE_EINVAL);
+    ASSERT_NULL(store_projector_start("/nonexistent-dir/x.db", NULL, &err, NULL, 0));
+    ASSERT_EQ(err, STORE_EIO);
+    store_projector_stop(NULL);
+    store_projector_notify(NULL);
+    tmpdb_release(&t);
+}
