@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# bench/run.sh [BUILD_DIR]: the benchmark harness (make bench). Starts a private
+# mosquitto on a free loopback port and measures in one run:
+#   (a) the ceiling: bench_ceiling, a count-only Paho subscriber (QoS 1,
+#       persistent session), live and backlog drain;
+#   (b) asyncbridge's durable ingest (`asyncbridge run` on examples/fleet.yaml,
+#       temp db), live and backlog drain;
+#   (c) the validator and router micro-benchmarks, if built.
+# The load is asyncbridge-sim (QoS 1, as fast as the broker takes it).
+# Prints a table; asserts nothing; exits 0. Environment: BENCH_MSGS (100000),
+# BENCH_DEVICES (8). See bench/README.md.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build}
+case $build in /*) ;; *) build=$top/$build ;; esac
+sim=$build/firmware-sim/asyncbridge-sim
+ceiling=$build/bench/bench_ceiling
+bridge=$build/bridge/asyncbridge
+spec=$top/examples/fleet.yaml
+msgs=${BENCH_MSGS:-100000}
+devices=${BENCH_DEVICES:-8}
+py=/usr/bin/python3
+mosq=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+
+for bin in "$sim" "$ceiling"; do
+    [ -x "$bin" ] || { echo "bench: '$bin' is not built (run 'make')"; exit 0; }
+done
+[ -x "$mosq" ] || { echo "bench: mosquitto is not installed (run 'make deps')"; exit 0; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/asyncbridge-bench.XXXXXX")
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+url=mqtt://127.0.0.1:$port
+turl=tcp://127.0.0.1:$port
+cat > "$work/mosquitto.conf" <<CONF
+listener $port 127.0.0.1
+allow_anonymous true
+persistence false
+max_queued_messages $((msgs * 2))
+max_queued_bytes 0
+memory_limit 0
+max_inflight_messages 0
+log_dest none
+CONF
+"$mosq" -c "$work/mosquitto.conf" & pids+=($!)
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+
+# json FIELD < line
+jget() { $py -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(d.get('$1',''))" 2>/dev/null; }
+load() {  # publishes $msgs data messages (QoS 1) and prints the sim's summary line
+    "$sim" --spec "$spec" --broker "$url" --devices "$devices" --rate 0 --count "$msgs" \
+        --qos 1 --seed 1 --client-prefix "bench-load-$1" 2>>"$work/sim.log" | tail -n 1
+}
+
+rows=()
+row() { rows+=("$(printf '%-34s %10s %8s %8s %10s  %s' "$@")"); }
+ceiling_live=0
+ceiling_backlog=0
+
+echo "bench: $msgs messages from $devices simulated devices, QoS 1, mosquitto on port $port"
+
+# ---- (a) the ceiling ----------------------------------------------------------
+topics=(--topic "fleet/+/telemetry" --topic "fleet/+/alerts")
+"$ceiling" --broker "$turl" --client-id ceil-live --mode live "${topics[@]}" --expect "$msgs" \
+    --timeout 300 > "$work/ceil-live.out" 2>>"$work/ceil.log" & cpid=$!
+for _ in $(seq 200); do grep -q ready "$work/ceil-live.out" 2>/dev/null && break; sleep 0.05; done
+simout=$(load ceil-live)
+wait $cpid
+line=$(tail -n 1 "$work/ceil-live.out")
+ceiling_live=$(jget rate <<<"$line")
+row "ceiling live (count-only sub)" "${ceiling_live:-?}" "1.00" "$(jget cpu_s <<<"$line")" "$(jget maxrss_kb <<<"$line")" "load: $(jget rate <<<"$simout") msg/s published"
+
+"$ceiling" --broker "$turl" --client-id ceil-backlog --mode subscribe "${topics[@]}" >/dev/null 2>>"$work/ceil.log"
+simout=$(load ceil-backlog)
+line=$("$ceiling" --broker "$turl" --client-id ceil-backlog --mode drain "${topics[@]}" --expect "$msgs" --timeout 300 2>>"$work/ceil.log" | tail -n 1)
+ceiling_backlog=$(jget rate <<<"$line")
+row "ceiling backlog drain" "${ceiling_backlog:-?}" "1.00" "$(jget cpu_s <<<"$line")" "$(jget maxrss_kb <<<"$line")" "$(jget msgs <<<"$line") msgs queued by the broker"
+
+# ---- (b) asyncbridge durable ingest -----------------------------------------------
+# Polls the event store until it holds n data messages (events + dead letters).
+stored() {
+    $py - "$1" <<'PY' 2>/dev/null || echo 0
+import sqlite3, sys
+try:
+    db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=1)
+    n = db.execute("select (select count(*) from events where channel != 'status')"
+                   " + (select count(*) from dead_letters where coalesce(channel,'') != 'status')").fetchone()[0]
+    print(n)
+except Exception:
+    print(0)
+PY
+}
+proc_cpu() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+proc_hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+ratio() { $py -c "import sys; a,b=sys.argv[1:]; print('%.2f' % (float(a)/float(b)) if a and b and float(b) > 0 else '?')" "$1" "$2" 2>/dev/null || echo '?'; }
+start_bridge() {  # db log
+    "$bridge" run --spec "$spec" --broker "$url" --db "$1" --http "127.0.0.1:$(free_port)" \
+        >>"$2" 2>&1 & bpid=$!
+    pids+=($bpid)
+    sleep 1
+    kill -0 $bpid 2>/dev/null
+}
+wait_stored() {  # db n timeout_s -> prints seconds at which n was reached (or empty)
+    local t_end=$(( $(date +%s) + $3 ))
+    while [ "$(date +%s)" -le $t_end ]; do
+        [ "$(stored "$1")" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+tick=$(getconf CLK_TCK)
+
+if [ -x "$bridge" ] && "$bridge" run --help >/dev/null 2>&1; then
+    # live: the bridge is up, the load arrives
+    if start_bridge "$work/live.db" "$work/bridge-live.log"; then
+        c0=$(proc_cpu $bpid)
+        t0=$(date +%s.%N)
+        load bridge-live >/dev/null
+        if wait_stored "$work/live.db" "$msgs" 600; then
+            t1=$(date +%s.%N)
+            rate=$($py -c "print('%.0f' % ($msgs / ($t1 - $t0)))")
+            cpu=$($py -c "print('%.2f' % (($(proc_cpu $bpid) - $c0) / $tick))")
+            row "asyncbridge run live" "$rate" "$(ratio "$rate" "$ceiling_live")" "$cpu" "$(proc_hwm $bpid)" "publish start to last commit"
+        else
+            row "asyncbridge run live" "-" "-" "-" "-" "stored $(stored "$work/live.db") of $msgs in 600 s"
+        fi
+        kill -TERM $bpid; wait $bpid 2>/dev/null
+    else
+        row "asyncbridge run live" "-" "-" "-" "-" "bridge did not start (see log)"
+    fi
+    # backlog: session exists, bridge away while the load is queued, then drain
+    if start_bridge "$work/backlog.db" "$work/bridge-backlog.log"; then
+        kill -TERM $bpid; wait $bpid 2>/dev/null
+        load bridge-backlog >/dev/null
+        t0=$(date +%s.%N)
+        if start_bridge "$work/backlog.db" "$work/bridge-backlog.log" &&
+            wait_stored "$work/backlog.db" "$msgs" 600; then
+            t1=$(date +%s.%N)
+            rate=$($py -c "print('%.0f' % ($msgs / ($t1 - $t0)))")
+            cpu=$($py -c "print('%.2f' % ($(proc_cpu $bpid) / $tick))")
+            row "asyncbridge run backlog drain" "$rate" "$(ratio "$rate" "$ceiling_backlog")" "$cpu" "$(proc_hwm $bpid)" "incl. 1 s start-up wait"
+        else
+            row "asyncbridge run backlog drain" "-" "-" "-" "-" "stored $(stored "$work/backlog.db") of $msgs"
+        fi
+        kill -TERM $bpid 2>/dev/null; wait $bpid 2>/dev/null
+    else
+        row "asyncbridge run backlog drain" "-" "-" "-" "-" "bridge did not start"
+    fi
+else
+    row "asyncbridge run" "-" "-" "-" "-" "skipped: 'asyncbridge run' is not built yet"
+fi
+
+# ---- (c) micro-benchmarks ---------------------------------------------------------
+micro=""
+for b in bench_validator bench_router; do
+    if [ -x "$build/bench/$b" ]; then
+        out=$( { /usr/bin/time -f "__time %U %S %M" "$build/bench/$b"; } 2>&1 )
+        tl=$(grep '^__time' <<<"$out" | tail -n 1)
+        cpu=$(awk '{printf "%.2f", $2 + $3}' <<<"$tl")
+        rss=$(awk '{print $4}' <<<"$tl")
+        row "$b" "see below" "-" "$cpu" "$rss" ""
+        micro+="--- $b"$'\n'"$(grep -v '^__time' <<<"$out")"$'\n'
+    else
+        row "$b" "-" "-" "-" "-" "not built"
+    fi
+done
+
+echo
+printf '%-34s %10s %8s %8s %10s  %s\n' "what" "msgs/s" "ratio" "cpu_s" "peak_rss_kb" "note"
+printf '%s\n' "${rows[@]}"
+if [ -n "$micro" ]; then
+    echo
+    printf '%s' "$micro"
+fi
+exit 0
