@@ -9,7 +9,8 @@
  * booleans; YAML 1.1's on/off/yes/no/y/n stay strings. null, ~ and empty
  * are null; integers and floats as in 1.2 core (incl. 0x, 0o, .inf, .nan
  * -> .nan is rejected: JSON has no NaN). Quoted scalars are always strings.
- * Mapping keys are strings; duplicate keys are an error.
+ * Mapping keys are strings; duplicate keys are an error. A YAML stream with
+ * more than one document is an error (ESYNTAX), never silently truncated.
  *
  * cJSON is the JSON value type of this project and so appears in the API.
  */
