@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Strict JSON text reader producing cJSON trees (private to asyncapi).
+ * Unlike cJSON_Parse it validates UTF-8, rejects lone surrogates, "\u0000",
+ * duplicate object keys and trailing garbage, and bounds nesting. Nodes come
+ * either from cJSON_malloc (tree freed with cJSON_Delete) or from a
+ * caller-owned arena (tree freed by releasing the arena, never cJSON_Delete).
+ * Design notes: docs/validator.md.
+ */
+#ifndef ASYNCAPI_JSON_TEXT_H
+#define ASYNCAPI_JSON_TEXT_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+/* A bump allocator: a first block supplied by the caller, then heap chunks. */
+typedef struct asyncapi_json_arena {
+    char *buf;           /* current block */
+    size_t cap;          /* bytes in the current block */
+    size_t used;         /* bytes handed out from the current block */
+    void *chunks;        /* heap chunks, linked through their first word; freed by release */
+} asyncapi_json_arena;
+
+/* Starts an arena on the caller's block (may be NULL with cap 0). */
+void asyncapi_json__arena_init(asyncapi_json_arena *a, void *block, size_t cap);
+/* Frees the heap chunks of the arena (the caller's block stays). */
+void asyncapi_json__arena_release(asyncapi_json_arena *a);
+
+/*
+ * Parses buf[0..len) into *out.
+ * arena: NULL = allocate nodes with cJSON_malloc (free with cJSON_Delete);
+ *   else nodes live in the arena.
+ * max_depth: arrays/objects nested deeper are ELIMIT.
+ * Returns 0 (tree in *out), ASYNCAPI_ESYNTAX (byte offset in *err_off, a
+ * lowercase reason in *err_msg, static), ASYNCAPI_ELIMIT (offset too),
+ * ASYNCAPI_ENOMEM. *out is NULL on failure.
+ * Thread: reentrant.
+ */
+int asyncapi_json__parse(const char *buf, size_t len, asyncapi_json_arena *arena,
+                         unsigned max_depth, cJSON **out, size_t *err_off,
+                         const char **err_msg);
+
+#endif
