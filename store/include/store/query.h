@@ -95,6 +95,15 @@ typedef int (*store_event_cb)(void *ctx, const store_event_row *row);
 int store_read_events(store_reader *r, const store_event_query *q, store_event_cb cb,
                       void *ctx);
 
+/*
+ * Highest seq of the events of one device (device_id non-NULL) or else of
+ * one channel (channel non-NULL); 0 when there are none. One index probe:
+ * lets the HTTP side cache a list until the device or channel gets a new
+ * event. Returns 0, EINVAL (both NULL), EIO, EBUSY.
+ */
+int store_read_max_seq(store_reader *r, const char *device_id, const char *channel,
+                       int64_t *out);
+
 /* ------------------------------------------------------------------ */
 
 typedef struct store_device_row {

@@ -1,0 +1,268 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Live push benchmark (issue 5); prints figures, asserts nothing.
+
+  bench/bench_live.py BUILD_DIR fanout  [--clients 1000] [--rate 10000] [--seconds 10]
+  bench/bench_live.py BUILD_DIR latency [--rate 10000] [--seconds 10]
+  bench/bench_live.py BUILD_DIR mqtt    [--rate 10000] [--seconds 10]
+
+Both run `asyncbridge serve` on a fresh store in /tmp and append events with
+python's sqlite3 in batches (commit every 1 ms), the way another process
+(`asyncbridge run`) commits them; the server's log follower
+(--tail-poll-ms 1) hands them to the live hub.
+
+fanout:  N WebSocket clients, each subscribed to one device of N; events go
+         round robin over the N devices. Prints the server's delivered msg/s
+         (from /metrics), what the clients received, drops and RSS.
+latency: one WebSocket client subscribed to the channel; each payload holds
+         its commit time; prints p50/p90/p99/max of commit -> receive.
+mqtt:    the real path: a private mosquitto, `asyncbridge run --http`, a
+         paho publisher (QoS 1, paced) and one WebSocket client; prints
+         MQTT publish -> WebSocket receive percentiles.
+"""
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
+from http_fixture import make_store  # noqa: E402
+
+import websockets  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def metric(port, name):
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+    m = re.search(rf"^{name} (\d+)", text, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1])
+    return 0
+
+
+def writer(db, rate, seconds, devices, stop, stats):
+    con = sqlite3.connect(db, timeout=30)
+    seq = con.execute("SELECT coalesce(max(seq),0) FROM events").fetchone()[0]
+    t_end = time.monotonic() + seconds
+    tick = 0.002  # commit a batch every 2 ms
+    per_tick = max(1, int(rate * tick))
+    topics = {d: (f"fleet/{d}/telemetry", '{"deviceId":"%s"}' % d) for d in devices}
+    n = 0
+    next_t = time.monotonic()
+    while time.monotonic() < t_end and not stop.is_set():
+        rows = []
+        now = time.time()
+        for _ in range(per_tick):
+            seq += 1
+            d = devices[seq % len(devices)]
+            topic, params = topics[d]
+            rows.append((seq, "telemetry", "reading", d, topic, params,
+                         '{"seq":%d,"t":%.6f,"temperature":21.5,"humidity":40.0}' % (seq, now),
+                         None, int(now * 1000)))
+        con.executemany("INSERT INTO events(seq,channel,message,device_id,topic,params,payload,"
+                        "correlation_id,received_at) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+        con.commit()
+        n += len(rows)
+        next_t += tick
+        delay = next_t - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    stats["written"] = n
+    stats["last_seq"] = seq
+    con.close()
+
+
+async def fanout(port, pid, db, args):
+    devices = [f"dev-{i:04d}" for i in range(args.clients)]
+    received = [0]
+    conns = []
+    for d in devices:
+        ws = await websockets.connect(f"ws://127.0.0.1:{port}/api/v1/live?device={d}",
+                                      max_queue=None, ping_interval=None)
+        await ws.recv()  # subscribed
+        conns.append(ws)
+
+    async def reader(ws):
+        try:
+            async for _ in ws:
+                received[0] += 1
+        except websockets.ConnectionClosed:
+            pass
+    tasks = [asyncio.create_task(reader(ws)) for ws in conns]
+    rss0 = rss_kb(pid)
+    d0, t0 = metric(port, "asyncbridge_live_events_delivered_total"), time.monotonic()
+    stop, stats = threading.Event(), {}
+    th = threading.Thread(target=writer, args=(db, args.rate, args.seconds, devices, stop, stats))
+    th.start()
+    while th.is_alive():
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1.0)
+    d1, t1 = metric(port, "asyncbridge_live_events_delivered_total"), time.monotonic()
+    rss1 = rss_kb(pid)
+    dropped = metric(port, "asyncbridge_live_clients_dropped_total")
+    for ws in conns:
+        await ws.close()
+    for t in tasks:
+        t.cancel()
+    print(f"clients: {args.clients}, events written: {stats['written']} in {args.seconds} s "
+          f"({stats['written'] / args.seconds:.0f}/s)")
+    print(f"server delivered: {d1 - d0} ({(d1 - d0) / (t1 - t0):.0f} msg/s over {t1 - t0:.1f} s),"
+          f" clients received: {received[0]}, dropped clients: {dropped}")
+    print(f"server RSS: {rss0} kB with {args.clients} idle clients, {rss1} kB after the run")
+
+
+async def latency(port, pid, db, args):
+    lat = []
+    async with websockets.connect(f"ws://127.0.0.1:{port}/api/v1/live?channel=telemetry",
+                                  max_queue=None, ping_interval=None) as ws:
+        await ws.recv()
+        stop, stats = threading.Event(), {}
+        th = threading.Thread(target=writer, args=(db, args.rate, args.seconds,
+                                                   [f"dev-{i:03d}" for i in range(100)], stop,
+                                                   stats))
+        th.start()
+        while True:
+            try:
+                m = await asyncio.wait_for(ws.recv(), 5)
+            except asyncio.TimeoutError:
+                break
+            now = time.time()
+            e = json.loads(m)
+            if e.get("type") == "event":
+                lat.append((now - e["payload"]["t"]) * 1000)
+                if not th.is_alive() and e["seq"] >= stats.get("last_seq", 1 << 62):
+                    break
+        th.join()
+    lat.sort()
+
+    def pct(p):
+        return lat[min(len(lat) - 1, int(p / 100 * len(lat)))]
+    print(f"events: {len(lat)} received of {stats['written']} written at {args.rate}/s")
+    print(f"commit -> WebSocket receive: p50 {pct(50):.2f} ms, p90 {pct(90):.2f} ms, "
+          f"p99 {pct(99):.2f} ms, max {lat[-1]:.2f} ms")
+    print(f"server RSS: {rss_kb(pid)} kB")
+
+
+async def mqtt_latency(args):
+    from harness import Bridge, Mosquitto, Publisher
+    tmp = tempfile.mkdtemp(prefix="bench-live-mqtt-")
+    broker = Mosquitto(tmp).start()
+    port = free_port()
+    os.environ["ASYNCBRIDGE_BIN"] = os.path.join(args.build, "bridge", "asyncbridge")
+    import harness
+    harness.BIN = os.environ["ASYNCBRIDGE_BIN"]
+    bridge = Bridge(tmp, os.path.join(SRC, "examples", "fleet.yaml"), broker.port,
+                    extra_args=["--http", f"127.0.0.1:{port}"])
+    bridge.start()
+    lat = []
+    try:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/api/v1/live?channel=telemetry",
+                                      max_queue=None, ping_interval=None) as ws:
+            await ws.recv()
+            pub = Publisher(broker.port, inflight=1000)
+            total = args.rate * args.seconds
+
+            def stream():
+                tick, per = 0.002, max(1, int(args.rate * 0.002))
+                next_t, i = time.monotonic(), 0
+                while i < total:
+                    for _ in range(per):
+                        d = f"n{i % 100}"
+                        pub.client.publish(f"fleet/{d}/telemetry", '{"seq":%d,"ts":"2026-11-23T10:15:00Z",'
+                                           '"temperature":21.5,"humidity":%.6f}' % (i, time.time() % 100),
+                                           qos=1)
+                        i += 1
+                    next_t += tick
+                    d = next_t - time.monotonic()
+                    if d > 0:
+                        time.sleep(d)
+            th = threading.Thread(target=stream)
+            th.start()
+            got = 0
+            while got < total:
+                try:
+                    m = await asyncio.wait_for(ws.recv(), 10)
+                except asyncio.TimeoutError:
+                    break
+                now = time.time()
+                e = json.loads(m)
+                if e.get("type") == "event":
+                    got += 1
+                    sent = e["payload"]["humidity"]
+                    lat.append(((now % 100) - sent) % 100 * 1000)
+            th.join()
+            pub.close()
+    finally:
+        bridge.stop()
+        broker.stop()
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+    lat.sort()
+
+    def pct(p):
+        return lat[min(len(lat) - 1, int(p / 100 * len(lat)))]
+    print(f"events: {len(lat)} received of {args.rate * args.seconds} published at {args.rate}/s")
+    print(f"MQTT publish -> WebSocket receive: p50 {pct(50):.2f} ms, p90 {pct(90):.2f} ms, "
+          f"p99 {pct(99):.2f} ms, max {lat[-1]:.2f} ms")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    ap.add_argument("mode", choices=["fanout", "latency", "mqtt"])
+    ap.add_argument("--clients", type=int, default=1000)
+    ap.add_argument("--rate", type=int, default=10000)
+    ap.add_argument("--seconds", type=int, default=10)
+    args = ap.parse_args()
+    if args.mode == "mqtt":
+        asyncio.run(mqtt_latency(args))
+        return
+    tmp = tempfile.mkdtemp(prefix="bench-live-")
+    db = os.path.join(tmp, "live.db")
+    make_store(db).close()
+    port = free_port()
+    proc = subprocess.Popen([os.path.join(args.build, "bridge", "asyncbridge"), "serve", "--db", db,
+                             "--spec", os.path.join(SRC, "examples", "fleet.yaml"),
+                             "--http", f"127.0.0.1:{port}", "--tail-poll-ms", "1",
+                             "--max-connections", str(args.clients + 64)],
+                            stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        asyncio.run((fanout if args.mode == "fanout" else latency)(port, proc.pid, db, args))
+    finally:
+        proc.terminate()
+        proc.wait()
+        for f in os.listdir(tmp):
+            os.unlink(os.path.join(tmp, f))
+        os.rmdir(tmp)
+
+
+if __name__ == "__main__":
+    main()
