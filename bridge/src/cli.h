@@ -14,6 +14,14 @@
 int bridge_cmd_lint(int argc, char **argv);
 /* `asyncbridge check SPEC CHANNEL FILE` (cli_check.c). */
 int bridge_cmd_check(int argc, char **argv);
+/* `asyncbridge run --spec SPEC [...]` (cli_run.c): the ingest daemon. */
+int bridge_cmd_run(int argc, char **argv);
+/* `asyncbridge rebuild --db FILE --spec SPEC` (cli_rebuild.c). */
+int bridge_cmd_rebuild(int argc, char **argv);
+/* `asyncbridge docs SPEC -o DIR [--format html|markdown|both]` (cli_docs.c). */
+int bridge_cmd_docs(int argc, char **argv);
+/* `asyncbridge serve --db FILE --spec SPEC [--http ADDR:PORT]` (cli_serve.c): read-only HTTP. */
+int bridge_cmd_serve(int argc, char **argv);
 
 /*
  * Prints "asyncbridge: " + the formatted text + "\n" to stderr.

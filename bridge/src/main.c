@@ -16,6 +16,10 @@ static const struct command {
 } commands[] = {
     { "lint", bridge_cmd_lint, "load an AsyncAPI document and print its channels" },
     { "check", bridge_cmd_check, "validate one payload against a channel's messages" },
+    { "run", bridge_cmd_run, "ingest MQTT messages into the event store (the daemon)" },
+    { "rebuild", bridge_cmd_rebuild, "replay the event log into fresh projections" },
+    { "docs", bridge_cmd_docs, "generate HTML/Markdown documentation from a spec" },
+    { "serve", bridge_cmd_serve, "serve an existing store read-only over HTTP (REST, live replay)" },
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,1183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ingest pipeline (topic -> channel -> message -> validate -> event or
+ * dead letter -> commit) and its durability: sync commits per message, or
+ * an append-only journal plus a group-committing writer thread. Contract in
+ * ingest.h; guarantees and the journal format in docs/ingest.md.
+ */
+#include "ingest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "asyncapi/router.h"
+#include "devices/devices.h"
+#include "log.h"
+
+/*
+ * Journal segment file "seg-<16 hex>.jnl": a sequence of records
+ *
+ *   offset size  field
+ *   0      4     magic "ABJ1"
+ *   4      4     FNV-1a 32 of bytes 8..end of record (little endian)
+ *   8      8     received_at, ms since the epoch (little endian)
+ *   16     4     topic length T (little endian)
+ *   20     4     payload length P (little endian)
+ *   24     T     topic bytes
+ *   24+T   P     payload bytes
+ *
+ * Segments are preallocated and mapped MAP_SHARED; each record is copied in
+ * (body, then header, then the magic) before the message is acknowledged.
+ * A record with a bad magic or checksum, or cut short, ends the segment on
+ * replay (a torn tail: its message was never acknowledged); a zero tail is
+ * the unused preallocation.
+ */
+#define JOURNAL_MAGIC "ABJ1"
+#define JOURNAL_HDR 24
+#define JOURNAL_SEG_RECORDS 2048          /* < store dedupe window (replay bound) */
+#define JOURNAL_SEG_BYTES (8u << 20)      /* mapped size of a segment (bigger for a bigger record) */
+#define DL_PAYLOAD_CAP_SIZE (64u * 1024)  /* bytes kept of an oversize payload */
+#define NOTIFY_MIN_US 100000              /* projector wake-ups at most every 100 ms */
+#define LINGER_NS 5000000L                /* group commit: wait up to 5 ms for a batch */
+
+enum outcome {
+    OUT_NONE = 0,
+    OUT_EVENT,    /* new event */
+    OUT_DUP,      /* duplicate event or dead letter */
+    OUT_DEAD,     /* new dead letter (kind in item) */
+    OUT_DROPPED,  /* unknown topic dropped, or unstorable dead letter */
+};
+
+/* One message on its way through the pipeline; one allocation. */
+typedef struct item {
+    struct item *next;   /* FIFO link */
+    int64_t received_ms; /* arrival time */
+    uint64_t segment;    /* journal segment holding it (journal mode) */
+    size_t topic_len;
+    size_t len;
+    char *topic;         /* NUL-terminated copy (points into this allocation) */
+    char *payload;       /* NUL-terminated copy */
+    enum outcome outcome;/* set by process_one */
+    int dl_kind;         /* enum bridge_dl_kind when OUT_DEAD */
+    long chan;           /* channel index or -1 */
+    int64_t seq;         /* event seq for OUT_EVENT */
+} item;
+
+/* Per receiving channel: compiled rules. */
+typedef struct chan_info {
+    const asyncapi_channel *ch;
+    size_t index;              /* in asyncapi_doc_channels */
+    devices_identity *ident;   /* device rule */
+    devices_expr **corr;       /* per channel message, NULL = no correlation id */
+} chan_info;
+
+struct bridge_ingest {
+    bridge_ingest_options opt;  /* copy; journal_dir points to jdir */
+    char *jdir;                 /* owned copy of the journal folder */
+    asyncapi_router *router;
+    chan_info *chans;           /* n_chans receiving channels */
+    size_t n_chans;
+    asyncapi_schema *any_json;  /* the "true" schema: strict JSON parse only */
+    bridge_ingest_stats stats;
+
+    pthread_mutex_t mu;         /* guards the queue fields below */
+    pthread_cond_t cv_items;    /* queue got items or stopping */
+    pthread_cond_t cv_space;    /* queue got room */
+    item *head, *tail;
+    size_t queued;
+    int stopping;               /* no more submits; writer drains and exits */
+    int thread_running;
+    pthread_t thread;
+    int stop_rc;                /* writer's verdict: 0 all committed, -1 not */
+
+    /* journal, touched by the submitting thread only (segments < the one of
+     * the last committed item are unlinked by the writer) */
+    int jfd;                    /* current segment, -1 if none open */
+    unsigned char *jmap;        /* its shared mapping, NULL if none */
+    size_t jmap_size;           /* mapped (= preallocated file) size */
+    uint64_t jseg;              /* current segment number */
+    size_t jseg_records;
+    size_t jseg_bytes;
+    uint64_t oldest_seg;        /* writer: lowest segment that may still exist */
+    int64_t last_notify_us;     /* committing thread: last projector wake-up (monotonic) */
+    int writer_waiting;         /* mu: 1 writer idle, 2 writer lingering for a batch */
+};
+
+static const char *const dl_kind_names[BRIDGE_DL_KINDS] = {
+    "schema", "parse", "size", "no_channel", "device", "store",
+};
+
+const char *bridge_dl_kind_name(enum bridge_dl_kind kind)
+{
+    if ((int)kind < 0 || kind >= BRIDGE_DL_KINDS)
+        return "unknown";
+    return dl_kind_names[kind];
+}
+
+static void set_err(char *err, size_t errsize, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errsize, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errsize == 0)
+        return;
+    va_start(ap, fmt);
+    (void)vsnprintf(err, errsize, fmt, ap); /* truncation is fine for a message */
+    va_end(ap);
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static uint32_t fnv32_update(uint32_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_le64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static item *item_new(const char *topic, size_t topic_len, const void *payload,
+                      size_t len, int64_t received_ms)
+{
+    item *it = malloc(sizeof(*it) + topic_len + 1 + len + 1);
+
+    if (it == NULL)
+        return NULL;
+    memset(it, 0, sizeof(*it));
+    it->topic = (char *)(it + 1);
+    it->payload = it->topic + topic_len + 1;
+    memcpy(it->topic, topic, topic_len);
+    it->topic[topic_len] = '\0';
+    if (len > 0)
+        memcpy(it->payload, payload, len);
+    it->payload[len] = '\0';
+    it->topic_len = topic_len;
+    it->len = len;
+    it->received_ms = received_ms;
+    it->chan = -1;
+    return it;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reasons and dead letters                                                 */
+/* ------------------------------------------------------------------------ */
+
+static cJSON *error_obj(const char *pointer, const char *schema_path, const char *keyword,
+                        const char *message)
+{
+    cJSON *e = cJSON_CreateObject();
+
+    if (e == NULL)
+        return NULL;
+    if (!cJSON_AddStringToObject(e, "pointer", pointer) ||
+        !cJSON_AddStringToObject(e, "schema_path", schema_path) ||
+        !cJSON_AddStringToObject(e, "keyword", keyword) ||
+        !cJSON_AddStringToObject(e, "message", message)) {
+        cJSON_Delete(e);
+        return NULL;
+    }
+    return e;
+}
+
+/*
+ * Appends a dead letter for it. res: schema/parse errors, or NULL with
+ * keyword/message describing the one error. msg_id: the message whose
+ * errors are reported, or NULL.
+ * Returns 0 (outcome set) or a negative STORE_E* code for a transient error.
+ */
+static int dead_letter(bridge_ingest *ing, item *it, const chan_info *ci,
+                       enum bridge_dl_kind kind, const asyncapi_schema_result *res,
+                       const char *msg_id, const char *keyword, const char *message)
+{
+    cJSON *reason = cJSON_CreateObject(), *errors;
+    char *text = NULL;
+    store_dead_letter dl;
+    int64_t id = 0;
+    size_t cap;
+    int rc = STORE_ENOMEM;
+
+    if (reason == NULL)
+        return STORE_ENOMEM;
+    if (!cJSON_AddStringToObject(reason, "kind", bridge_dl_kind_name(kind)))
+        goto out;
+    if (msg_id != NULL && !cJSON_AddStringToObject(reason, "message", msg_id))
+        goto out;
+    errors = cJSON_AddArrayToObject(reason, "errors");
+    if (errors == NULL)
+        goto out;
+    if (res != NULL) {
+        for (unsigned i = 0; i < res->n_errors; i++) {
+            const asyncapi_schema_error *e = &res->errors[i];
+            cJSON *o = error_obj(e->pointer, e->schema_path, e->keyword, e->message);
+
+            if (o == NULL)
+                goto out;
+            cJSON_AddItemToArray(errors, o);
+        }
+        if (!cJSON_AddNumberToObject(reason, "total", res->total))
+            goto out;
+    } else {
+        cJSON *o = error_obj("", "", keyword, message);
+
+        if (o == NULL)
+            goto out;
+        cJSON_AddItemToArray(errors, o);
+    }
+    text = cJSON_PrintUnformatted(reason);
+    if (text == NULL)
+        goto out;
+    cap = kind == BRIDGE_DL_SIZE ? DL_PAYLOAD_CAP_SIZE : STORE_MAX_PAYLOAD;
+    dl = (store_dead_letter){
+        .topic = it->topic,
+        .channel = ci ? ci->ch->id : NULL,
+        .payload = it->payload,
+        .payload_len = it->len < cap ? it->len : cap,
+        .reason_json = text,
+        .received_at = it->received_ms,
+    };
+    rc = store_append_dead_letter(ing->opt.writer, &dl, &id);
+    if (rc == 0) {
+        it->outcome = OUT_DEAD;
+        it->dl_kind = (int)kind;
+    } else if (rc == STORE_DUP) {
+        it->outcome = OUT_DUP;
+        rc = 0;
+    } else if (rc == STORE_EINVAL) {
+        /* not storable even as a dead letter (e.g. a topic the store refuses):
+         * counted, logged, never blocks the pipeline */
+        bridge_log_error("dead letter for topic '%.200s' refused by the store: %s",
+                         it->topic, store_errmsg(ing->opt.writer));
+        it->outcome = OUT_DROPPED;
+        rc = 0;
+    }
+out:
+    free(text);
+    cJSON_Delete(reason);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The pipeline for one message, inside an open batch                       */
+/* ------------------------------------------------------------------------ */
+
+static int process_one(bridge_ingest *ing, item *it)
+{
+    asyncapi_route_match m;
+    asyncapi_schema_result res, best;
+    const chan_info *ci;
+    const asyncapi_message *msg = NULL;
+    cJSON *tree = NULL;
+    char dev[DEVICES_ID_MAX + 1], corr[DEVICES_CORR_MAX + 1], text[160];
+    const char *corr_id = NULL;
+    long best_idx = -1;
+    size_t n_msgs, i;
+    int64_t seq = 0;
+    int rc;
+
+    it->outcome = OUT_NONE;
+    it->chan = -1;
+    rc = asyncapi_router_match(ing->router, it->topic, it->topic_len, &m);
+    ci = rc == 0 ? m.value : NULL;
+    if (ci != NULL)
+        it->chan = (long)ci->index;
+    if (it->len > ing->opt.max_payload) {
+        /* checked first: an oversize payload is never parsed, whatever its topic */
+        if (snprintf(text, sizeof(text), "payload of %zu bytes exceeds the limit of %zu",
+                     it->len, ing->opt.max_payload) >= (int)sizeof(text))
+            text[sizeof(text) - 1] = '\0';
+        return dead_letter(ing, it, ci, BRIDGE_DL_SIZE, NULL, NULL, "size", text);
+    }
+    if (ci == NULL) {
+        if (ing->opt.drop_unknown) {
+            it->outcome = OUT_DROPPED;
+            return 0;
+        }
+        return dead_letter(ing, it, NULL, BRIDGE_DL_NO_CHANNEL, NULL, NULL, "topic",
+                           rc == ASYNCAPI_ETOPIC ? "topic is not routable"
+                                                 : "topic matches no receiving channel");
+    }
+    n_msgs = ci->ch->n_messages;
+    for (i = 0; i < (n_msgs ? n_msgs : 1); i++) {
+        const asyncapi_message *cand = n_msgs ? ci->ch->messages[i] : NULL;
+        const asyncapi_schema *schema =
+            cand && cand->payload_schema ? cand->payload_schema : ing->any_json;
+
+        /* verdict first (no result: stops at the first failure, no error texts) */
+        if (tree == NULL)
+            rc = asyncapi_schema_validate_json(schema, it->payload, it->len, NULL, &tree);
+        else
+            rc = asyncapi_schema_validate(schema, tree, NULL);
+        if (rc == ASYNCAPI_ESYNTAX)
+            (void)asyncapi_schema_validate_json(schema, it->payload, it->len, &res, NULL);
+        else if (rc == 1)
+            rc = asyncapi_schema_validate(schema, tree, &res); /* now with the errors */
+        if (rc == ASYNCAPI_ESYNTAX) {
+            cJSON_Delete(tree);
+            return dead_letter(ing, it, ci, BRIDGE_DL_PARSE, &res, NULL, NULL, NULL);
+        }
+        if (rc == ASYNCAPI_ELIMIT) {
+            cJSON_Delete(tree);
+            return dead_letter(ing, it, ci, BRIDGE_DL_PARSE, NULL, NULL, "depth",
+                               "payload nests deeper than the validator allows");
+        }
+        if (rc < 0) {
+            cJSON_Delete(tree);
+            return STORE_ENOMEM;
+        }
+        if (rc == 0) {
+            msg = cand;
+            break;
+        }
+        if (best_idx < 0 || res.total < best.total) {
+            best = res;
+            best_idx = (long)i;
+        }
+    }
+    if (rc != 0) {
+        rc = dead_letter(ing, it, ci, BRIDGE_DL_SCHEMA, &best, ci->ch->messages[best_idx]->id,
+                         NULL, NULL);
+        cJSON_Delete(tree);
+        return rc;
+    }
+    rc = devices_identity_eval(ci->ident, m.params, m.n_params, tree, dev, sizeof(dev));
+    if (rc < 0) {
+        if (snprintf(text, sizeof(text), "device id: %s", devices_strerror(rc)) >=
+            (int)sizeof(text))
+            text[sizeof(text) - 1] = '\0';
+        cJSON_Delete(tree);
+        return dead_letter(ing, it, ci, BRIDGE_DL_DEVICE, NULL, NULL, "device", text);
+    }
+    if (msg != NULL && ci->corr[i] != NULL &&
+        devices_expr_eval(ci->corr[i], tree, NULL, corr, sizeof(corr)) > 0)
+        corr_id = corr;
+    cJSON_Delete(tree);
+    {
+        store_event ev = {
+            .channel = ci->ch->id,
+            .message = msg ? msg->id : NULL,
+            .device_id = dev[0] ? dev : NULL,
+            .topic = it->topic,
+            .params = m.params,
+            .n_params = m.n_params,
+            .payload = it->payload,
+            .payload_len = it->len,
+            .correlation_id = corr_id,
+            .received_at = it->received_ms,
+        };
+
+        rc = store_append_event(ing->opt.writer, &ev, &seq);
+    }
+    if (rc == 0) {
+        it->outcome = OUT_EVENT;
+        it->seq = seq;
+        return 0;
+    }
+    if (rc == STORE_DUP) {
+        it->outcome = OUT_DUP;
+        return 0;
+    }
+    if (rc == STORE_EINVAL)
+        return dead_letter(ing, it, ci, BRIDGE_DL_STORE, NULL, NULL, "store",
+                           store_errmsg(ing->opt.writer));
+    return rc;
+}
+
+/* Counts the outcomes of a committed batch. */
+static void count_batch(bridge_ingest *ing, item *first, size_t n)
+{
+    bridge_ingest_stats *st = &ing->stats;
+    item *it = first;
+
+    for (size_t k = 0; k < n && it != NULL; k++, it = it->next) {
+        bridge_channel_stats *cs = it->chan >= 0 ? &st->channels[it->chan] : NULL;
+
+        atomic_fetch_add(&st->received, 1);
+        if (cs)
+            atomic_fetch_add(&cs->received, 1);
+        switch (it->outcome) {
+        case OUT_EVENT:
+            atomic_fetch_add(&st->events, 1);
+            atomic_store(&st->last_seq, it->seq);
+            if (cs)
+                atomic_fetch_add(&cs->valid, 1);
+            break;
+        case OUT_DUP:
+            atomic_fetch_add(&st->duplicates, 1);
+            if (cs)
+                atomic_fetch_add(&cs->duplicates, 1);
+            break;
+        case OUT_DEAD:
+            atomic_fetch_add(&st->dead_letters, 1);
+            atomic_fetch_add(&st->dead_by_kind[it->dl_kind], 1);
+            if (cs)
+                atomic_fetch_add(&cs->invalid, 1);
+            break;
+        case OUT_DROPPED:
+        case OUT_NONE:
+            atomic_fetch_add(&st->dropped, 1);
+            break;
+        }
+    }
+}
+
+/*
+ * Runs n items (linked from first) through the pipeline in one transaction.
+ * Returns 0 (committed, counted) or a negative STORE_E* code (rolled back).
+ */
+static int process_batch(bridge_ingest *ing, item *first, size_t n)
+{
+    store *s = ing->opt.writer;
+    item *it = first;
+    int64_t t0 = now_us(), dt;
+    uint64_t prev;
+    int rc;
+
+    rc = store_begin(s);
+    if (rc != 0)
+        return rc;
+    for (size_t k = 0; k < n && it != NULL; k++, it = it->next) {
+        rc = process_one(ing, it);
+        if (rc < 0)
+            goto fail;
+    }
+    rc = store_commit(s);
+    if (rc != 0)
+        return rc; /* store_commit rolled back */
+    dt = now_us() - t0;
+    atomic_fetch_add(&ing->stats.commits, 1);
+    atomic_fetch_add(&ing->stats.commit_us_total, (uint64_t)dt);
+    prev = atomic_load(&ing->stats.commit_us_max);
+    while ((uint64_t)dt > prev &&
+           !atomic_compare_exchange_weak(&ing->stats.commit_us_max, &prev, (uint64_t)dt)) {
+    }
+    count_batch(ing, first, n);
+    if (ing->opt.on_commit != NULL) {
+        int64_t last_seq = 0;
+
+        size_t k = 0;
+
+        for (it = first; k < n && it != NULL; k++, it = it->next)
+            if (it->outcome == OUT_EVENT)
+                last_seq = it->seq;
+        if (last_seq > 0)
+            ing->opt.on_commit(ing->opt.on_commit_ctx, last_seq);
+    }
+    /*
+     * Wake the projector at most every NOTIFY_MIN_US: each fold takes the
+     * write lock, and a writer waiting in SQLite's busy handler sleeps in
+     * coarse steps, so fewer, larger folds keep ingest fast. The projector's
+     * own timer (interval_ms) folds the tail of a burst.
+     */
+    if (t0 + dt - ing->last_notify_us >= NOTIFY_MIN_US) {
+        ing->last_notify_us = t0 + dt;
+        store_projector_notify(ing->opt.projector);
+    }
+    return 0;
+fail:
+    (void)store_rollback(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Journal                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static int seg_path(const bridge_ingest *ing, uint64_t seg, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "%s/seg-%016" PRIx64 ".jnl", ing->jdir, seg);
+
+    return (n < 0 || (size_t)n >= size) ? -1 : 0;
+}
+
+/* Unmaps and closes the current segment, cutting its file to what was used. */
+static void journal_close_segment(bridge_ingest *ing)
+{
+    if (ing->jmap != NULL) {
+        munmap(ing->jmap, ing->jmap_size);
+        ing->jmap = NULL;
+    }
+    if (ing->jfd >= 0) {
+        /* best effort: the zero tail is skipped on replay anyway */
+        if (ftruncate(ing->jfd, (off_t)ing->jseg_bytes) != 0)
+            bridge_log_debug("cannot trim journal segment: %s", strerror(errno));
+        close(ing->jfd);
+        ing->jfd = -1;
+    }
+}
+
+/*
+ * Opens segment seg, preallocated to size bytes and mapped shared: records
+ * are then copied in with memcpy, no system call per message. A store to a
+ * MAP_SHARED page is in the page cache at once, so it survives the death of
+ * the process exactly like write(2) (not a power loss: no msync/fsync).
+ */
+static int journal_open_segment(bridge_ingest *ing, uint64_t seg, size_t size)
+{
+    char path[4200];
+    void *map;
+
+    if (seg_path(ing, seg, path, sizeof(path)) != 0)
+        return -1;
+    ing->jfd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (ing->jfd < 0) {
+        bridge_log_error("cannot open journal segment '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    if (ftruncate(ing->jfd, (off_t)size) != 0) {
+        bridge_log_error("cannot size journal segment '%s': %s", path, strerror(errno));
+        goto fail;
+    }
+    map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, ing->jfd, 0);
+    if (map == MAP_FAILED) {
+        bridge_log_error("cannot map journal segment '%s': %s", path, strerror(errno));
+        goto fail;
+    }
+    ing->jmap = map;
+    ing->jmap_size = size;
+    ing->jseg = seg;
+    ing->jseg_records = 0;
+    ing->jseg_bytes = 0;
+    return 0;
+fail:
+    close(ing->jfd);
+    ing->jfd = -1;
+    unlink(path);
+    return -1;
+}
+
+static int journal_append(bridge_ingest *ing, const item *it)
+{
+    unsigned char *p;
+    uint32_t h = 2166136261u;
+    size_t total = JOURNAL_HDR + it->topic_len + it->len;
+
+    if (it->topic_len > UINT32_MAX || it->len > UINT32_MAX)
+        return -1;
+    if (ing->jmap == NULL || ing->jseg_records >= JOURNAL_SEG_RECORDS ||
+        ing->jseg_bytes + total > ing->jmap_size) {
+        journal_close_segment(ing);
+        if (journal_open_segment(ing, ing->jseg + 1,
+                                 total > JOURNAL_SEG_BYTES ? total : JOURNAL_SEG_BYTES) != 0)
+            return -1;
+    }
+    /* body first, magic last: a record without its magic was never acknowledged */
+    p = ing->jmap + ing->jseg_bytes;
+    memcpy(p + JOURNAL_HDR, it->topic, it->topic_len);
+    if (it->len > 0)
+        memcpy(p + JOURNAL_HDR + it->topic_len, it->payload, it->len);
+    put_le64(p + 8, (uint64_t)it->received_ms);
+    put_le32(p + 16, (uint32_t)it->topic_len);
+    put_le32(p + 20, (uint32_t)it->len);
+    h = fnv32_update(h, p + 8, total - 8);
+    put_le32(p + 4, h);
+    atomic_signal_fence(memory_order_release); /* the magic is stored last */
+    memcpy(p, JOURNAL_MAGIC, 4);
+    ing->jseg_records++;
+    ing->jseg_bytes += total;
+    return 0;
+}
+
+/* Unlinks segments [oldest_seg, below). Writer thread (or start/stop). */
+static void journal_drop_below(bridge_ingest *ing, uint64_t below)
+{
+    char path[4200];
+
+    for (; ing->oldest_seg < below; ing->oldest_seg++) {
+        if (seg_path(ing, ing->oldest_seg, path, sizeof(path)) != 0)
+            continue;
+        if (unlink(path) != 0 && errno != ENOENT)
+            bridge_log_warn("cannot remove journal segment '%s': %s", path, strerror(errno));
+    }
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Reads one segment into a list of items. Returns 0 or -1 (I/O, memory). */
+static int journal_read_segment(const char *path, item **head, size_t *count)
+{
+    unsigned char *buf = NULL;
+    struct stat st;
+    size_t off = 0, len;
+    item *tail = NULL;
+    int fd, rc = -1;
+    ssize_t r;
+
+    *head = NULL;
+    *count = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    if (fstat(fd, &st) != 0)
+        goto out;
+    len = (size_t)st.st_size;
+    buf = malloc(len ? len : 1);
+    if (buf == NULL)
+        goto out;
+    while (off < len) {
+        r = read(fd, buf + off, len - off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        off += (size_t)r;
+    }
+    len = off;
+    off = 0;
+    while (len - off >= JOURNAL_HDR) {
+        const unsigned char *p = buf + off;
+        uint32_t tl = get_le32(p + 16), pl = get_le32(p + 20), h = 2166136261u;
+        item *it;
+
+        if (memcmp(p, JOURNAL_MAGIC, 4) != 0 || (uint64_t)tl + pl > len - off - JOURNAL_HDR)
+            break;
+        h = fnv32_update(h, p + 8, (size_t)JOURNAL_HDR - 8 + tl + pl);
+        if (h != get_le32(p + 4))
+            break;
+        it = item_new((const char *)p + JOURNAL_HDR, tl, p + JOURNAL_HDR + tl, pl,
+                      (int64_t)get_le64(p + 8));
+        if (it == NULL)
+            goto out;
+        if (tail)
+            tail->next = it;
+        else
+            *head = it;
+        tail = it;
+        (*count)++;
+        off += JOURNAL_HDR + tl + pl;
+    }
+    if (off != len) {
+        size_t z = off;
+
+        while (z < len && buf[z] == 0)
+            z++;
+        if (z != len) /* a preallocated zero tail is normal; anything else is torn */
+            bridge_log_warn("journal segment '%s': ignoring %zu bytes of a torn tail", path,
+                            len - off);
+    }
+    rc = 0;
+out:
+    free(buf);
+    close(fd);
+    if (rc != 0) {
+        while (*head) {
+            item *n = (*head)->next;
+
+            free(*head);
+            *head = n;
+        }
+        *count = 0;
+    }
+    return rc;
+}
+
+static void free_items(item *it)
+{
+    while (it != NULL) {
+        item *n = it->next;
+
+        free(it);
+        it = n;
+    }
+}
+
+/*
+ * Replays every leftover segment in order, committing in batches, then
+ * unlinks them. Sets jseg so new segments continue the numbering.
+ */
+static int journal_replay(bridge_ingest *ing, char *err, size_t errsize)
+{
+    DIR *d;
+    struct dirent *de;
+    uint64_t *segs = NULL, seg;
+    size_t n = 0, cap = 0, total = 0;
+    int rc = -1;
+
+    if (mkdir(ing->jdir, 0700) != 0 && errno != EEXIST) {
+        set_err(err, errsize, "cannot create journal folder '%s': %s", ing->jdir,
+                strerror(errno));
+        return -1;
+    }
+    d = opendir(ing->jdir);
+    if (d == NULL) {
+        set_err(err, errsize, "cannot open journal folder '%s': %s", ing->jdir,
+                strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        char tail[8];
+
+        if (sscanf(de->d_name, "seg-%16" SCNx64 "%4s", &seg, tail) != 2 ||
+            strcmp(tail, ".jnl") != 0)
+            continue;
+        if (n == cap) {
+            uint64_t *g = realloc(segs, (cap ? cap * 2 : 16) * sizeof(*segs));
+
+            if (g == NULL) {
+                set_err(err, errsize, "out of memory");
+                goto out;
+            }
+            segs = g;
+            cap = cap ? cap * 2 : 16;
+        }
+        segs[n++] = seg;
+    }
+    if (n > 1)
+        qsort(segs, n, sizeof(*segs), cmp_u64);
+    for (size_t i = 0; i < n; i++) {
+        char path[4200];
+        item *head, *it;
+        size_t count;
+
+        if (seg_path(ing, segs[i], path, sizeof(path)) != 0 ||
+            journal_read_segment(path, &head, &count) != 0) {
+            set_err(err, errsize, "cannot read journal segment '%s'", path);
+            goto out;
+        }
+        it = head;
+        while (it != NULL) {
+            size_t k = 0;
+            item *last = it, *next;
+            int prc;
+
+            while (k + 1 < ing->opt.batch_max && last->next != NULL) {
+                last = last->next;
+                k++;
+            }
+            next = last->next;
+            prc = process_batch(ing, it, k + 1);
+            if (prc != 0) {
+                set_err(err, errsize, "replaying the journal failed: %s: %s",
+                        store_strerror(prc), store_errmsg(ing->opt.writer));
+                free_items(head);
+                goto out;
+            }
+            atomic_fetch_add(&ing->stats.replayed, k + 1);
+            total += k + 1;
+            it = next;
+        }
+        free_items(head);
+        if (unlink(path) != 0 && errno != ENOENT)
+            bridge_log_warn("cannot remove journal segment '%s': %s", path, strerror(errno));
+    }
+    if (n > 0)
+        bridge_log_info("replayed %zu journaled messages from %zu segments", total, n);
+    ing->jseg = n > 0 ? segs[n - 1] + 1 : 1;
+    ing->oldest_seg = ing->jseg;
+    rc = 0;
+out:
+    free(segs);
+    closedir(d);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writer thread                                                            */
+/* ------------------------------------------------------------------------ */
+
+static void *writer_main(void *arg)
+{
+    bridge_ingest *ing = arg;
+    item *first = NULL, *last = NULL; /* the batch in hand, detached from the queue */
+    size_t n = 0;
+    int failing = 0;
+    unsigned backoff_ms = 50;
+
+    for (;;) {
+        int rc;
+
+        if (first == NULL) {
+            pthread_mutex_lock(&ing->mu);
+            while (ing->head == NULL && !ing->stopping) {
+                ing->writer_waiting = 1;
+                pthread_cond_wait(&ing->cv_items, &ing->mu);
+                ing->writer_waiting = 0;
+            }
+            if (ing->head == NULL) {
+                pthread_mutex_unlock(&ing->mu);
+                break;
+            }
+            if (ing->queued < ing->opt.batch_max && !ing->stopping) {
+                /*
+                 * Group commit: linger briefly so a live stream commits in
+                 * batches instead of one transaction per message. The
+                 * messages are already journaled (and acknowledged): this
+                 * delays the event, not the ack.
+                 */
+                struct timespec ts;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += LINGER_NS;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                ing->writer_waiting = 2; /* submit signals only at a full batch */
+                (void)pthread_cond_timedwait(&ing->cv_items, &ing->mu, &ts);
+                ing->writer_waiting = 0;
+            }
+            /* detach up to batch_max items: the submitter only touches the tail */
+            first = last = ing->head;
+            n = 1;
+            while (n < ing->opt.batch_max && last->next != NULL) {
+                last = last->next;
+                n++;
+            }
+            ing->head = last->next;
+            if (ing->head == NULL)
+                ing->tail = NULL;
+            last->next = NULL;
+            pthread_mutex_unlock(&ing->mu);
+        }
+
+        rc = process_batch(ing, first, n);
+        if (rc != 0) {
+            int give_up;
+
+            atomic_fetch_add(&ing->stats.commit_errors, 1);
+            if (!failing)
+                bridge_log_error("committing %zu messages failed: %s: %s (retrying)", n,
+                                 store_strerror(rc), store_errmsg(ing->opt.writer));
+            failing++;
+            pthread_mutex_lock(&ing->mu);
+            give_up = ing->stopping && failing > 20;
+            if (give_up)
+                ing->stop_rc = -1; /* the journal keeps them for the next start */
+            pthread_mutex_unlock(&ing->mu);
+            if (give_up)
+                break;
+            {
+                struct timespec ts = { .tv_sec = backoff_ms / 1000,
+                                       .tv_nsec = (long)(backoff_ms % 1000) * 1000000L };
+
+                nanosleep(&ts, NULL);
+            }
+            if (backoff_ms < 2000)
+                backoff_ms *= 2;
+            continue; /* retry the same batch */
+        }
+        if (failing) {
+            bridge_log_info("store commits work again after %d failures", failing);
+            failing = 0;
+            backoff_ms = 50;
+        }
+        /* every segment below the last committed item's is fully committed */
+        journal_drop_below(ing, last->segment);
+
+        pthread_mutex_lock(&ing->mu);
+        ing->queued -= n;
+        atomic_store(&ing->stats.queue_depth, ing->queued);
+        pthread_cond_broadcast(&ing->cv_space);
+        pthread_mutex_unlock(&ing->mu);
+        free_items(first);
+        first = last = NULL;
+        n = 0;
+    }
+    free_items(first); /* gave up: still in the journal */
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Public API                                                               */
+/* ------------------------------------------------------------------------ */
+
+bridge_ingest *bridge_ingest_new(const bridge_ingest_options *opt, char *err,
+                                 size_t errsize)
+{
+    bridge_ingest *ing;
+    const asyncapi_channel *chs;
+    size_t n_ch = 0;
+    cJSON *t = NULL;
+    asyncapi_diag diag;
+
+    if (opt == NULL || opt->doc == NULL || opt->writer == NULL ||
+        (opt->mode == BRIDGE_INGEST_JOURNAL && opt->journal_dir == NULL)) {
+        set_err(err, errsize, "ingest: missing document, store or journal folder");
+        return NULL;
+    }
+    ing = calloc(1, sizeof(*ing));
+    if (ing == NULL)
+        goto nomem;
+    pthread_mutex_init(&ing->mu, NULL);
+    pthread_cond_init(&ing->cv_items, NULL);
+    pthread_cond_init(&ing->cv_space, NULL);
+    ing->opt = *opt;
+    ing->jfd = -1;
+    if (ing->opt.batch_max == 0)
+        ing->opt.batch_max = 512;
+    if (ing->opt.queue_max == 0)
+        ing->opt.queue_max = 20000;
+    if (ing->opt.max_payload == 0)
+        ing->opt.max_payload = 256 * 1024;
+    if (opt->journal_dir) {
+        ing->jdir = strdup(opt->journal_dir);
+        if (ing->jdir == NULL)
+            goto nomem;
+        ing->opt.journal_dir = ing->jdir;
+    }
+    ing->router = asyncapi_router_new();
+    if (ing->router == NULL)
+        goto nomem;
+    t = cJSON_CreateTrue();
+    if (t == NULL)
+        goto nomem;
+    memset(&diag, 0, sizeof(diag));
+    ing->any_json = asyncapi_schema_compile(t, NULL, NULL, 0, &diag);
+    cJSON_Delete(t);
+    if (ing->any_json == NULL) {
+        set_err(err, errsize, "ingest: compiling the 'true' schema: %s", diag.message);
+        goto fail;
+    }
+    chs = asyncapi_doc_channels(opt->doc, &n_ch);
+    ing->stats.n_channels = n_ch;
+    ing->stats.channels = calloc(n_ch ? n_ch : 1, sizeof(*ing->stats.channels));
+    ing->chans = calloc(n_ch ? n_ch : 1, sizeof(*ing->chans));
+    if (ing->stats.channels == NULL || ing->chans == NULL)
+        goto nomem;
+    for (size_t i = 0; i < n_ch; i++) {
+        const asyncapi_channel *ch = &chs[i];
+        chan_info *ci = &ing->chans[ing->n_chans];
+        int rc;
+
+        if (!asyncapi_channel_receives(opt->doc, ch) || ch->address == NULL)
+            continue;
+        ci->ch = ch;
+        ci->index = i;
+        memset(&diag, 0, sizeof(diag));
+        rc = devices_identity_compile(ch, asyncapi_doc_root(opt->doc), &ci->ident, &diag);
+        if (rc != 0) {
+            set_err(err, errsize, "channel '%s': device identity: %s%s%s", ch->id,
+                    devices_strerror(rc), diag.message[0] ? ": " : "", diag.message);
+            goto fail;
+        }
+        ci->corr = calloc(ch->n_messages ? ch->n_messages : 1, sizeof(*ci->corr));
+        if (ci->corr == NULL)
+            goto nomem_ci;
+        ing->n_chans++;
+        for (size_t k = 0; k < ch->n_messages; k++) {
+            const char *loc = ch->messages[k]->correlation_id;
+
+            if (loc == NULL)
+                continue;
+            memset(&diag, 0, sizeof(diag));
+            rc = devices_expr_compile(loc, &ci->corr[k], &diag);
+            if (rc != 0) {
+                /* a correlation id the bridge cannot evaluate: hash dedupe instead */
+                bridge_log_warn("channel '%s' message '%s': correlationId '%s' not usable "
+                                "(%s), using the hash dedupe window",
+                                ch->id, ch->messages[k]->id, loc, devices_strerror(rc));
+                ci->corr[k] = NULL;
+            }
+        }
+        rc = asyncapi_router_add(ing->router, ch->address, ci);
+        if (rc == ASYNCAPI_EEXIST) {
+            bridge_log_warn("channel '%s': address '%s' duplicates another channel's; "
+                            "messages go to the first", ch->id, ch->address);
+        } else if (rc != 0) {
+            set_err(err, errsize, "channel '%s': address '%s' cannot be routed: %s", ch->id,
+                    ch->address, asyncapi_strerror(rc));
+            goto fail;
+        }
+    }
+    return ing;
+nomem_ci:
+    ing->n_chans++; /* so fail frees its identity */
+nomem:
+    set_err(err, errsize, "out of memory");
+fail:
+    bridge_ingest_free(ing);
+    return NULL;
+}
+
+int bridge_ingest_start(bridge_ingest *ing, char *err, size_t errsize)
+{
+    if (ing->opt.mode == BRIDGE_INGEST_SYNC)
+        return 0;
+    if (journal_replay(ing, err, errsize) != 0)
+        return -1;
+    if (pthread_create(&ing->thread, NULL, writer_main, ing) != 0) {
+        set_err(err, errsize, "cannot start the writer thread");
+        return -1;
+    }
+    ing->thread_running = 1;
+    return 0;
+}
+
+int bridge_ingest_submit(bridge_ingest *ing, const char *topic, size_t topic_len,
+                         const void *payload, size_t len, int64_t received_ms)
+{
+    item *it;
+    int rc;
+
+    if (ing->opt.mode == BRIDGE_INGEST_SYNC) {
+        it = item_new(topic, topic_len, payload, len, received_ms);
+        if (it == NULL)
+            return -1;
+        rc = process_batch(ing, it, 1);
+        if (rc != 0) {
+            atomic_fetch_add(&ing->stats.commit_errors, 1);
+            bridge_log_error("committing a message failed: %s: %s", store_strerror(rc),
+                             store_errmsg(ing->opt.writer));
+        }
+        free(it);
+        return rc == 0 ? 0 : -1;
+    }
+    if (!ing->thread_running)
+        return -1;
+    pthread_mutex_lock(&ing->mu);
+    while (ing->queued >= ing->opt.queue_max && !ing->stopping)
+        pthread_cond_wait(&ing->cv_space, &ing->mu);
+    rc = ing->stopping;
+    pthread_mutex_unlock(&ing->mu);
+    if (rc)
+        return -1;
+    it = item_new(topic, topic_len, payload, len, received_ms);
+    if (it == NULL)
+        return -1;
+    if (journal_append(ing, it) != 0) {
+        free(it);
+        return -1;
+    }
+    it->segment = ing->jseg;
+    pthread_mutex_lock(&ing->mu);
+    if (ing->tail)
+        ing->tail->next = it;
+    else
+        ing->head = it;
+    ing->tail = it;
+    ing->queued++;
+    atomic_store(&ing->stats.queue_depth, ing->queued);
+    if (ing->writer_waiting == 1 ||
+        (ing->writer_waiting == 2 && ing->queued >= ing->opt.batch_max))
+        pthread_cond_signal(&ing->cv_items);
+    pthread_mutex_unlock(&ing->mu);
+    return 0;
+}
+
+int bridge_ingest_stop(bridge_ingest *ing)
+{
+    int rc;
+
+    if (ing == NULL)
+        return 0;
+    pthread_mutex_lock(&ing->mu);
+    ing->stopping = 1;
+    pthread_cond_broadcast(&ing->cv_items);
+    pthread_cond_broadcast(&ing->cv_space);
+    pthread_mutex_unlock(&ing->mu);
+    if (ing->thread_running) {
+        pthread_join(ing->thread, NULL);
+        ing->thread_running = 0;
+    }
+    journal_close_segment(ing);
+    rc = ing->stop_rc;
+    if (ing->opt.mode == BRIDGE_INGEST_JOURNAL && rc == 0 && ing->head == NULL)
+        journal_drop_below(ing, ing->jseg + 1);
+    /* items left (the writer gave up) stay in the journal for the next start */
+    free_items(ing->head);
+    ing->head = ing->tail = NULL;
+    ing->queued = 0;
+    return rc;
+}
+
+void bridge_ingest_free(bridge_ingest *ing)
+{
+    if (ing == NULL)
+        return;
+    (void)bridge_ingest_stop(ing);
+    for (size_t i = 0; i < ing->n_chans; i++) {
+        chan_info *ci = &ing->chans[i];
+
+        devices_identity_free(ci->ident);
+        if (ci->corr) {
+            for (size_t k = 0; k < ci->ch->n_messages; k++)
+                devices_expr_free(ci->corr[k]);
+            free(ci->corr);
+        }
+    }
+    free(ing->chans);
+    free(ing->stats.channels);
+    asyncapi_schema_free(ing->any_json);
+    asyncapi_router_free(ing->router);
+    pthread_cond_destroy(&ing->cv_space);
+    pthread_cond_destroy(&ing->cv_items);
+    pthread_mutex_destroy(&ing->mu);
+    free(ing->jdir);
+    free(ing);
+}
+
+const bridge_ingest_stats *bridge_ingest_get_stats(const bridge_ingest *ing)
+{
+    return &ing->stats;
+}
+
+int bridge_status_channels(const asyncapi_doc *doc, const char ***out, size_t *n)
+{
+    const asyncapi_channel *chs;
+    size_t n_ch = 0, k = 0;
+    const char **ids;
+
+    chs = asyncapi_doc_channels(doc, &n_ch);
+    ids = calloc(n_ch ? n_ch : 1, sizeof(*ids));
+    if (ids == NULL)
+        return -1;
+    for (size_t i = 0; i < n_ch; i++)
+        if (devices_channel_is_status(&chs[i], asyncapi_doc_root(doc)))
+            ids[k++] = chs[i].id;
+    *out = ids;
+    *n = k;
+    return 0;
+}

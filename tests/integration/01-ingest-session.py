@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""asyncbridge run: the persistent session (messages published while the
+bridge is down arrive when it returns) and a broker restart mid-stream
+(nothing the broker acknowledged to the publisher is lost)."""
+import json
+import os
+import threading
+import time
+
+from harness import (FIXTURES, Bridge, Mosquitto, Publisher, TempDir, check, check_eq,
+                     count_rows, db_query, db_scalar, main, test, wait_for)
+
+SPEC = os.path.join(FIXTURES, "ingest", "spec.yaml")
+
+
+@test
+def persistent_session_1000_while_down():
+    tmp = TempDir()
+    broker = Mosquitto(tmp.path).start()
+    bridge = Bridge(tmp.path, SPEC, broker.port)
+    pub = None
+    try:
+        bridge.start()      # creates the session and its subscriptions
+        bridge.stop()
+        pub = Publisher(broker.port)
+        n = pub.publish_many((f"fleet/dev{i % 7}/telemetry",
+                              json.dumps({"seq": i, "temperature": 20 + i % 10}))
+                             for i in range(1000))
+        check_eq(n, 1000, "published")
+        check_eq(count_rows(bridge.db, "events"), 0, "nothing stored while down")
+        bridge.start()
+        wait_for(lambda: count_rows(bridge.db, "events") >= 1000, 60, what="1000 events")
+        check("session resumed" in bridge.log_since(0), "second connect resumed the session")
+        time.sleep(0.5)
+        rows = db_query(bridge.db, "SELECT count(*), count(DISTINCT device_id || '/' || "
+                                   "correlation_id) FROM events")
+        check_eq(rows[0], (1000, 1000), "every message stored exactly once")
+        bridge.stop()
+    finally:
+        if pub:
+            pub.close()
+        bridge.kill9()
+        broker.stop()
+        tmp.cleanup()
+
+
+@test
+def broker_restart_mid_stream():
+    tmp = TempDir()
+    broker = Mosquitto(tmp.path).start()
+    bridge = Bridge(tmp.path, SPEC, broker.port)
+    pub = None
+    total = 4000
+    try:
+        bridge.start()
+        # a persistent publisher session, so its in-flight messages are resent
+        pub = Publisher(broker.port, client_id="restart-publisher", inflight=50, clean=False)
+        acked = []
+        done = threading.Event()
+
+        def publish():
+            infos = []
+            for i in range(total):
+                infos.append((i, pub.publish(f"fleet/r{i % 5}/telemetry",
+                                             json.dumps({"seq": i, "temperature": 1}),
+                                             wait=False)))
+                time.sleep(0.0005)
+            end = time.monotonic() + 120
+            for i, info in infos:
+                while not pub.is_acked(info) and time.monotonic() < end:
+                    time.sleep(0.01)
+                if pub.is_acked(info):
+                    acked.append(i)
+            done.set()
+
+        t = threading.Thread(target=publish)
+        t.start()
+        wait_for(lambda: (count_rows(bridge.db, "events") or 0) > 300, 60,
+                 what="stream flowing")
+        broker.restart()    # clean stop: mosquitto saves its queues, then comes back
+        t.join(180)
+        check(done.is_set(), "publisher finished")
+        check(len(acked) > total * 0.9, f"most messages acknowledged ({len(acked)})")
+        # everything the broker acknowledged must end up stored exactly once
+        want = {(f"r{i % 5}", str(i)) for i in acked}
+
+        def stored():
+            rows = db_query(bridge.db, "SELECT device_id, correlation_id FROM events")
+            return want <= set(rows)
+
+        wait_for(stored, 120, what="every acknowledged message stored")
+        rows = db_query(bridge.db, "SELECT count(*), count(DISTINCT device_id || '/' || "
+                                   "correlation_id) FROM events")
+        check_eq(rows[0][0], rows[0][1], "no duplicates")
+        log = bridge.log_since(0)
+        check("connection to" in log and "lost" in log, "loss logged")
+        check(log.count("lost") == 1, f"loss logged once:\n{bridge.log_tail()}")
+        check_eq(db_scalar(bridge.db, "SELECT count(*) FROM dead_letters"), 0, "no dead letters")
+        bridge.stop()
+    finally:
+        if pub:
+            pub.close()
+        bridge.kill9()
+        broker.stop()
+        tmp.cleanup()
+
+
+@test
+def broker_down_at_start_backoff_and_spec_broker():
+    """Bridge started before the broker: retries quietly with backoff, logs
+    the failure once, connects when the broker appears. The broker comes
+    from the spec's server (host with a {port} variable), not a flag."""
+    tmp = TempDir()
+    broker = Mosquitto(tmp.path)     # configured, not started yet
+    spec = tmp.join("spec.yaml")
+    with open(SPEC) as f:
+        text = f.read()
+    text = text.replace("    host: 127.0.0.1:1883\n",
+                        "    host: 127.0.0.1:{port}\n    variables:\n      port:\n"
+                        f"        default: '{broker.port}'\n")
+    with open(spec, "w") as f:
+        f.write(text)
+    bridge = Bridge(tmp.path, spec, broker.port)
+    bridge.args = lambda: [harness_bin(), "run", "--spec", spec, "--db", bridge.db,
+                           "--reconnect-min", "1", "--reconnect-max", "2", "--http", "127.0.0.1:0"]
+    pub = None
+    try:
+        bridge.start(wait_subscribed=False)
+        time.sleep(4)
+        check(bridge.alive(), "bridge keeps running without a broker")
+        log = bridge.log_since(0)
+        check_eq(log.count("connect to"), 1, f"failure logged once:\n{log}")
+        broker.start()
+        wait_for(lambda: "subscribed to" in bridge.log_since(0), 30, what="connected later")
+        check(f"tcp://127.0.0.1:{broker.port}" in bridge.log_since(0), "broker from the spec")
+        pub = Publisher(broker.port)
+        pub.publish("fleet/late/telemetry", {"seq": 1, "temperature": 5})
+        wait_for(lambda: count_rows(bridge.db, "events") == 1, 30, what="event stored")
+        bridge.stop()
+    finally:
+        if pub:
+            pub.close()
+        bridge.kill9()
+        broker.stop()
+        tmp.cleanup()
+
+
+@test
+def retained_status_not_replayed_on_restart():
+    tmp = TempDir()
+    broker = Mosquitto(tmp.path).start()
+    bridge = Bridge(tmp.path, SPEC, broker.port)
+    pub = None
+    try:
+        bridge.start()
+        pub = Publisher(broker.port)
+        pub.client.publish("fleet/r1/status", json.dumps({"status": "online"}), qos=1,
+                           retain=True).wait_for_publish(10)
+        wait_for(lambda: count_rows(bridge.db, "events") == 1, 30, what="status stored")
+        bridge.stop()
+        mark = bridge.log_size()
+        bridge.start()
+        time.sleep(1.0)
+        bridge.stop()
+        log = bridge.log_since(mark)
+        check("session resumed" in log, "session resumed")
+        check("ingest: 0 received" in log, f"retained message not sent again:\n{log}")
+        check_eq(count_rows(bridge.db, "events"), 1, "still one event")
+    finally:
+        if pub:
+            pub.close()
+        bridge.kill9()
+        broker.stop()
+        tmp.cleanup()
+
+
+def harness_bin():
+    import harness
+    return harness.BIN
+
+
+if __name__ == "__main__":
+    main()
