@@ -755,7 +755,11 @@ static cJSON *gen_string(const cJSON *schema, sim_gen_ctx *ctx, const char *path
         if (!buf)
             return NULL;
     }
-    if (maxl < 0)
+    /* Without maxLength a pattern decides the length (a UUID is 36 chars);
+       made-up words stay short. */
+    if (maxl < 0 && pattern)
+        maxl = (long)size - 1;
+    else if (maxl < 0)
         maxl = minl + 24 > (long)size - 1 ? (long)size - 1 : minl + 24;
 
     buf[0] = '\0';
