@@ -76,6 +76,36 @@ static const char *const migrations[] = {
     "CREATE TABLE projection_checkpoints("
     " name TEXT PRIMARY KEY,"
     " seq INTEGER NOT NULL) WITHOUT ROWID;",
+    /*
+     * 1 -> 2: the writer keeps the dedupe window in memory (loaded at open
+     * by ord), so the hash index only cost a random b-tree insert and
+     * delete per append ...
+     */
+    "DROP INDEX IF EXISTS dedupe_hash;"
+    /*
+     * ... and the append path checks JSON itself (store_json.c): rebuild
+     * events without the CHECK (json_valid()) constraints, same columns
+     * and indexes (SQLite's recipe for changing a table definition)
+     */
+    "CREATE TABLE events_v2("
+    " seq INTEGER PRIMARY KEY,"
+    " channel TEXT NOT NULL,"
+    " message TEXT,"
+    " device_id TEXT,"
+    " topic TEXT NOT NULL,"
+    " params TEXT NOT NULL DEFAULT '{}',"
+    " payload TEXT NOT NULL,"
+    " correlation_id TEXT,"
+    " received_at INTEGER NOT NULL);"
+    "INSERT INTO events_v2(seq, channel, message, device_id, topic, params, payload,"
+    " correlation_id, received_at) SELECT seq, channel, message, device_id, topic, params,"
+    " payload, correlation_id, received_at FROM events;"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v2 RENAME TO events;"
+    "CREATE INDEX events_device_seq ON events(device_id, seq);"
+    "CREATE INDEX events_channel_seq ON events(channel, seq);"
+    "CREATE UNIQUE INDEX events_correlation ON events(channel, coalesce(device_id, ''),"
+    " correlation_id) WHERE correlation_id IS NOT NULL;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(*migrations))
@@ -84,36 +114,37 @@ static const char *const stmt_sql[STORE__STMT_COUNT] = {
     [STORE__BEGIN] = "BEGIN IMMEDIATE",
     [STORE__COMMIT] = "COMMIT",
     [STORE__ROLLBACK] = "ROLLBACK",
-    [STORE__SAVEPOINT] = "SAVEPOINT store_append",
-    [STORE__RELEASE] = "RELEASE store_append",
-    [STORE__ROLLBACK_TO] = "ROLLBACK TO store_append",
     [STORE__EV_FIND_CORR] =
         "SELECT seq FROM events WHERE channel = ?1 AND coalesce(device_id, '') = ?2"
         " AND correlation_id = ?3",
-    [STORE__DEDUPE_FIND] = "SELECT ref FROM dedupe WHERE hash = ?1 AND kind = ?2"
-                           " ORDER BY ord DESC LIMIT 1",
+    /* DO NOTHING: a correlation id already stored is found by its UNIQUE index */
     [STORE__EV_INSERT] =
         "INSERT INTO events(channel, message, device_id, topic, params, payload,"
-        " correlation_id, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        " correlation_id, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        " ON CONFLICT DO NOTHING",
+    [STORE__EV_DELETE] = "DELETE FROM events WHERE seq = ?1",
     [STORE__DL_INSERT] =
         "INSERT INTO dead_letters(topic, channel, kind, payload, reason, received_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [STORE__DL_DELETE] = "DELETE FROM dead_letters WHERE id = ?1",
     [STORE__DEDUPE_INSERT] = "INSERT INTO dedupe(ord, hash, kind, ref) VALUES (?1, ?2, ?3, ?4)",
     [STORE__DEDUPE_PRUNE] = "DELETE FROM dedupe WHERE ord <= ?1",
     [STORE__DEDUPE_MAX] = "SELECT coalesce(max(ord), 0) FROM dedupe",
+    [STORE__DEDUPE_LOAD] = "SELECT ord, hash, kind, ref FROM dedupe ORDER BY ord DESC LIMIT ?1",
     [STORE__CP_GET] = "SELECT seq FROM projection_checkpoints WHERE name = '" STORE__CHECKPOINT "'",
     [STORE__CP_SET] = "INSERT INTO projection_checkpoints(name, seq) VALUES ('" STORE__CHECKPOINT
                       "', ?1) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq",
     [STORE__PJ_SCAN] = "SELECT seq, channel, message, device_id, payload, received_at"
                        " FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    /* the fold keeps a batch's per-key state in memory and writes absolute values */
     [STORE__PJ_DEVICE] =
         "INSERT INTO devices(device_id, first_seen, last_seen, events, last_seq, status)"
-        " VALUES (?1, ?2, ?2, 1, ?3, coalesce(?4, 'unknown'))"
-        " ON CONFLICT(device_id) DO UPDATE SET"
-        " first_seen = min(first_seen, excluded.first_seen),"
-        " last_seen = max(last_seen, excluded.last_seen),"
-        " events = events + 1, last_seq = excluded.last_seq,"
-        " status = coalesce(?4, status)",
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        " ON CONFLICT(device_id) DO UPDATE SET first_seen = excluded.first_seen,"
+        " last_seen = excluded.last_seen, events = excluded.events,"
+        " last_seq = excluded.last_seq, status = excluded.status",
+    [STORE__PJ_DEVICE_GET] = "SELECT first_seen, last_seen, events, last_seq, status"
+                             " FROM devices WHERE device_id = ?1",
     [STORE__PJ_STATE] =
         "INSERT INTO device_state(device_id, channel, message, seq, received_at, payload)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
@@ -121,10 +152,11 @@ static const char *const stmt_sql[STORE__STMT_COUNT] = {
         " seq = excluded.seq, received_at = excluded.received_at, payload = excluded.payload",
     [STORE__PJ_ROLLUP] =
         "INSERT INTO rollups(device_id, channel, field, bucket_start, count, min, max, sum)"
-        " VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?5)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
         " ON CONFLICT(device_id, channel, field, bucket_start) DO UPDATE SET"
-        " count = count + 1, min = min(min, excluded.min), max = max(max, excluded.max),"
-        " sum = sum + excluded.sum",
+        " count = excluded.count, min = excluded.min, max = excluded.max, sum = excluded.sum",
+    [STORE__PJ_ROLLUP_GET] = "SELECT count, min, max, sum FROM rollups WHERE device_id = ?1"
+                             " AND channel = ?2 AND field = ?3 AND bucket_start = ?4",
 };
 
 const char *store_strerror(int err)
@@ -227,22 +259,34 @@ int64_t store__now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int store__reload_ord(store *s)
+static int64_t mono_us(void)
 {
-    sqlite3_stmt *st = store__stmt(s, STORE__DEDUPE_MAX);
-    int rc;
+    struct timespec ts;
 
-    if (!st)
-        return STORE_EIO;
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = store__fail(s, rc, "cannot read dedupe window");
-        sqlite3_reset(st);
-        return rc;
-    }
-    s->next_ord = sqlite3_column_int64(st, 0) + 1;
-    sqlite3_reset(st);
-    return 0;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Busy handler: like sqlite3_busy_timeout, but polls every 50 us at first
+ * (then 200 us, then 1 ms) instead of sleeping 1, 2, 5, 10 ... ms: the
+ * writer and the projector hand the write lock back and forth every batch,
+ * and SQLite's back-off made the ingest sleep several ms for a lock held
+ * a few hundred us. Runs on the thread that uses the handle.
+ */
+static int busy_wait(void *arg, int count)
+{
+    store *s = arg;
+    int64_t now = mono_us();
+    struct timespec ts = {0};
+
+    if (count == 0)
+        s->busy_since_us = now;
+    if (now - s->busy_since_us >= (int64_t)s->busy_timeout_ms * 1000)
+        return 0;
+    ts.tv_nsec = count < 20 ? 50000L : count < 200 ? 200000L : 1000000L;
+    nanosleep(&ts, NULL);
+    return 1;
 }
 
 static int exec(store *s, const char *sql, const char *what)
@@ -343,6 +387,15 @@ store *store_open(const char *path, const store_options *opt, int *err, char *di
     }
     s->flags = o.flags;
     s->window = o.dedupe_window ? (int64_t)o.dedupe_window : STORE_DEDUPE_WINDOW_DEFAULT;
+    /* loaded lazily by the first append: projector and rebuild handles never need it */
+    s->window_stale = 1;
+    if (o.dedupe_window > (size_t)STORE__WINDOW_MAX) {
+        copy_diag(diag, diag_size, "dedupe window too large");
+        if (err)
+            *err = STORE_EINVAL;
+        free(s);
+        return NULL;
+    }
 
     oflags = SQLITE_OPEN_NOMUTEX;
     if (o.flags & STORE_OPEN_READONLY)
@@ -360,8 +413,9 @@ store *store_open(const char *path, const store_options *opt, int *err, char *di
         goto fail;
     }
     sqlite3_extended_result_codes(s->db, 1);
-    rc = sqlite3_busy_timeout(s->db, o.busy_timeout_ms == 0 ? STORE_BUSY_TIMEOUT_DEFAULT
-                                     : o.busy_timeout_ms < 0 ? 0 : o.busy_timeout_ms);
+    s->busy_timeout_ms = o.busy_timeout_ms == 0 ? STORE_BUSY_TIMEOUT_DEFAULT
+                         : o.busy_timeout_ms < 0 ? 0 : o.busy_timeout_ms;
+    rc = sqlite3_busy_handler(s->db, s->busy_timeout_ms > 0 ? busy_wait : NULL, s);
     if (rc != SQLITE_OK) {
         rc = store__fail(s, rc, "cannot set busy timeout");
         goto fail;
@@ -377,14 +431,26 @@ store *store_open(const char *path, const store_options *opt, int *err, char *di
               "cannot set synchronous");
     if (rc != 0)
         goto fail;
-    rc = migrate(s);
-    if (rc != 0)
-        goto fail;
+    /*
+     * A larger page cache keeps the index leaves the appends touch (one per
+     * device in events_device_seq and events_correlation) in memory instead
+     * of re-reading them from the WAL; the WAL checkpoints less often, so
+     * hot pages are copied to the database file once per checkpoint
+     * instead of once per commit group and the fsyncs of a checkpoint
+     * (the only ones with synchronous=NORMAL) are amortized over more
+     * commits. See docs/store.md "Write path".
+     */
     if (!(o.flags & STORE_OPEN_READONLY)) {
-        rc = store__reload_ord(s);
+        rc = exec(s, "PRAGMA cache_size=-" STORE__WRITE_CACHE_KIB, "cannot set cache size");
+        if (rc == 0)
+            rc = exec(s, "PRAGMA wal_autocheckpoint=" STORE__AUTOCHECKPOINT_PAGES,
+                      "cannot set wal_autocheckpoint");
         if (rc != 0)
             goto fail;
     }
+    rc = migrate(s);
+    if (rc != 0)
+        goto fail;
     s->errmsg[0] = '\0';
     if (err)
         *err = 0;
@@ -404,9 +470,11 @@ void store_close(store *s)
         return;
     if (s->in_batch && s->db)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    store__ckpt_stop(s);
     for (int i = 0; i < STORE__STMT_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
+    store__window_free(s);
     free(s);
 }
 
@@ -433,6 +501,20 @@ static int query_int(store *s, const char *sql, int64_t *out)
     return 0;
 }
 
+/*
+ * Hashes in the window: the dedupe table keeps up to window + window / 16
+ * rows between bulk prunes; only the newest `window` are in the window.
+ */
+static int dedupe_count(store *s, int64_t *out)
+{
+    char sql[128];
+
+    if (snprintf(sql, sizeof(sql), "SELECT count(*) FROM (SELECT 1 FROM dedupe ORDER BY ord"
+                 " DESC LIMIT %lld)", (long long)s->window) >= (int)sizeof(sql))
+        return store__error(s, STORE_EIO, "stats query too long");
+    return query_int(s, sql, out);
+}
+
 int store_stats_get(store *s, store_stats *out)
 {
     store_stats st = {0};
@@ -450,7 +532,7 @@ int store_stats_get(store *s, store_stats *out)
     if (rc == 0)
         rc = query_int(s, "SELECT count(*) FROM devices", &st.devices);
     if (rc == 0)
-        rc = query_int(s, "SELECT count(*) FROM dedupe", &st.dedupe_entries);
+        rc = dedupe_count(s, &st.dedupe_entries);
     if (rc != 0)
         return rc;
     st.events = st.last_seq;

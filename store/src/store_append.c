@@ -2,8 +2,9 @@
 /*
  * The write path: batches (BEGIN IMMEDIATE ... COMMIT), appending events and
  * dead letters with idempotency (correlation id lookup or the persisted
- * hash window). Each append runs inside a savepoint so a failed one leaves
- * nothing behind. Guarantees: store/store.h and docs/store.md "Dedupe".
+ * in-memory hash window mirrored by the dedupe table, store_dedupe.c). A
+ * failed append leaves nothing behind without a per-append savepoint (see
+ * unit_begin). Guarantees: store/store.h and docs/store.md "Dedupe".
  */
 #include "store_int.h"
 
@@ -35,18 +36,22 @@ uint64_t store_hash(const void *const *parts, const size_t *lens, size_t n)
     return h;
 }
 
-static int64_t hash_i64(uint64_t h)
-{
-    int64_t v;
-
-    memcpy(&v, &h, sizeof(v));
-    return v;
-}
-
 static int tx_stmt(store *s, enum store__stmt_id id, const char *what)
 {
     sqlite3_stmt *st = store__stmt(s, id);
     return st ? store__step_done(s, st, what) : STORE_EIO;
+}
+
+/* Rolls back the open transaction, if SQLite still has one, keeping errmsg. */
+static void tx_abort(store *s)
+{
+    char keep[sizeof(s->errmsg)];
+
+    if (sqlite3_get_autocommit(s->db) != 0)
+        return;
+    memcpy(keep, s->errmsg, sizeof(keep));
+    tx_stmt(s, STORE__ROLLBACK, "rollback failed");
+    memcpy(s->errmsg, keep, sizeof(keep));
 }
 
 int store_begin(store *s)
@@ -63,6 +68,8 @@ int store_begin(store *s)
     if (rc != 0)
         return rc;
     s->in_batch = 1;
+    s->batch_broken = 0;
+    s->batch_synced = 0;
     return 0;
 }
 
@@ -73,9 +80,9 @@ int store_rollback(store *s)
     if (!s->in_batch)
         return store__error(s, STORE_ESTATE, "no batch open");
     s->in_batch = 0;
-    if (sqlite3_get_autocommit(s->db) == 0)
-        tx_stmt(s, STORE__ROLLBACK, "rollback failed");
-    store__reload_ord(s);
+    s->batch_broken = 0;
+    tx_abort(s);
+    s->window_stale = 1; /* the batch's hashes are gone: reload at the next append */
     return 0;
 }
 
@@ -87,96 +94,140 @@ int store_commit(store *s)
         return STORE_EINVAL;
     if (!s->in_batch)
         return store__error(s, STORE_ESTATE, "no batch open");
-    rc = tx_stmt(s, STORE__COMMIT, "cannot commit batch");
-    if (rc == 0) {
-        s->in_batch = 0;
-        return 0;
-    }
-    /* a failed COMMIT may leave the transaction open (e.g. SQLITE_BUSY): drop it */
     s->in_batch = 0;
-    if (sqlite3_get_autocommit(s->db) == 0)
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    store__reload_ord(s);
+    if (s->batch_broken) {
+        /* SQLite rolled the transaction back after an error inside the batch */
+        s->batch_broken = 0;
+        rc = store__error(s, STORE_EIO, "batch was rolled back after an earlier error");
+        goto fail;
+    }
+    rc = s->window_stale ? 0 : store__dedupe_prune(s);
+    if (rc == 0)
+        rc = tx_stmt(s, STORE__COMMIT, "cannot commit batch");
+    if (rc == 0)
+        return 0;
+fail:
+    /* a failed COMMIT may leave the transaction open (e.g. SQLITE_BUSY): drop it */
+    tx_abort(s);
+    s->window_stale = 1;
     return rc;
 }
 
-/* Opens the unit an append runs in: a savepoint in a batch, else a transaction. */
-static int unit_begin(store *s)
+/*
+ * Brings the in-memory window in step with the dedupe table, inside the
+ * transaction (the write lock is held, so nobody else appends meanwhile):
+ * loads it when stale, and reloads it when another handle appended hashes
+ * since (max(ord) moved), so two appending handles on one file still see
+ * each other's hashes. One O(log n) query per transaction.
+ */
+static int window_sync(store *s)
 {
-    if (s->flags & STORE_OPEN_READONLY)
-        return store__error(s, STORE_EREADONLY, "store opened read-only");
-    return tx_stmt(s, s->in_batch ? STORE__SAVEPOINT : STORE__BEGIN, "cannot begin append");
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!s->window_stale) {
+        st = store__stmt(s, STORE__DEDUPE_MAX);
+        if (!st)
+            return STORE_EIO;
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+            rc = store__fail(s, sqlite3_extended_errcode(s->db), "cannot read dedupe window");
+            sqlite3_reset(st);
+            return rc;
+        }
+        if (sqlite3_column_int64(st, 0) != s->next_ord - 1)
+            s->window_stale = 1;
+        sqlite3_reset(st);
+    }
+    return s->window_stale ? store__reload_ord(s) : 0;
 }
 
+/*
+ * Opens the unit an append runs in: the open batch, else a transaction of
+ * its own. No savepoint: every statement of an append either fails before
+ * writing (constraint checks of a one-row INSERT run before the row is
+ * written) or is undone by hand (undo_row) or marks the batch broken.
+ * The first append of a transaction syncs the window and starts the
+ * checkpointer (so projector handles, which only use store_begin /
+ * store_commit for their folds, get neither).
+ */
+static int unit_begin(store *s)
+{
+    int rc;
+
+    if (s->flags & STORE_OPEN_READONLY)
+        return store__error(s, STORE_EREADONLY, "store opened read-only");
+    if (s->in_batch) {
+        if (s->batch_broken || sqlite3_get_autocommit(s->db) != 0) {
+            /* never append outside the batch's transaction (it would autocommit) */
+            s->batch_broken = 1;
+            s->window_stale = 1;
+            return store__error(s, STORE_EIO, "batch was rolled back after an earlier error");
+        }
+        if (s->batch_synced)
+            return 0;
+        store__ckpt_start(s);
+        rc = window_sync(s);
+        if (rc == 0)
+            s->batch_synced = 1;
+        return rc;
+    }
+    store__ckpt_start(s);
+    rc = tx_stmt(s, STORE__BEGIN, "cannot begin append");
+    if (rc != 0)
+        return rc;
+    rc = window_sync(s);
+    if (rc != 0)
+        tx_abort(s);
+    return rc;
+}
+
+/* Ends the unit: commits a single-shot append; rc is the append's result. */
 static int unit_end(store *s, int rc)
 {
+    if (s->in_batch) {
+        /* I/O, full, nomem, busy errors can make SQLite roll the whole batch back */
+        if (rc < 0 && sqlite3_get_autocommit(s->db) != 0) {
+            s->batch_broken = 1;
+            s->window_stale = 1;
+        }
+        return rc;
+    }
     if (rc >= 0) {
-        int rc2 = tx_stmt(s, s->in_batch ? STORE__RELEASE : STORE__COMMIT,
-                          "cannot commit append");
+        int rc2 = store__dedupe_prune(s);
+        if (rc2 == 0)
+            rc2 = tx_stmt(s, STORE__COMMIT, "cannot commit append");
         if (rc2 == 0)
             return rc;
         rc = rc2;
-        if (!s->in_batch && sqlite3_get_autocommit(s->db) == 0)
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        store__reload_ord(s);
-        return rc;
+        s->window_stale = 1; /* the hash just remembered was not committed */
     }
-    if (s->in_batch) {
-        char keep[sizeof(s->errmsg)];
-        memcpy(keep, s->errmsg, sizeof(keep));
-        tx_stmt(s, STORE__ROLLBACK_TO, "rollback failed");
-        tx_stmt(s, STORE__RELEASE, "release failed");
-        memcpy(s->errmsg, keep, sizeof(keep));
-    } else if (sqlite3_get_autocommit(s->db) == 0) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    }
-    store__reload_ord(s);
+    tx_abort(s);
     return rc;
 }
 
-/* Looks up a hash in the window; 1 + *ref if found, 0 if not, < 0 error. */
-static int dedupe_find(store *s, int64_t hash, int kind, int64_t *ref)
+/*
+ * Deletes the row an append just inserted when its dedupe row could not be
+ * written, so no event is ever committed without its window entry. If that
+ * fails too the batch cannot be committed.
+ */
+static void undo_row(store *s, enum store__stmt_id id, int64_t rowid)
 {
-    sqlite3_stmt *st = store__stmt(s, STORE__DEDUPE_FIND);
-    int rc;
+    char keep[sizeof(s->errmsg)];
+    sqlite3_stmt *st;
 
-    if (!st)
-        return STORE_EIO;
-    sqlite3_bind_int64(st, 1, hash);
-    sqlite3_bind_int(st, 2, kind);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *ref = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        return 1;
+    if (!s->in_batch || sqlite3_get_autocommit(s->db) != 0)
+        return; /* single-shot: unit_end rolls back; no transaction: nothing left */
+    memcpy(keep, s->errmsg, sizeof(keep));
+    st = store__stmt(s, id);
+    if (!st) {
+        s->batch_broken = 1;
+    } else {
+        sqlite3_bind_int64(st, 1, rowid);
+        if (store__step_done(s, st, "cannot undo append") != 0 || sqlite3_changes(s->db) != 1)
+            s->batch_broken = 1;
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : store__fail(s, rc, "dedupe lookup failed");
-}
-
-/* Records a hash in the window and drops what fell out of it. */
-static int dedupe_add(store *s, int64_t hash, int kind, int64_t ref)
-{
-    sqlite3_stmt *st = store__stmt(s, STORE__DEDUPE_INSERT);
-    int rc;
-
-    if (!st)
-        return STORE_EIO;
-    sqlite3_bind_int64(st, 1, s->next_ord);
-    sqlite3_bind_int64(st, 2, hash);
-    sqlite3_bind_int(st, 3, kind);
-    sqlite3_bind_int64(st, 4, ref);
-    rc = store__step_done(s, st, "cannot record dedupe hash");
-    if (rc != 0)
-        return rc;
-    st = store__stmt(s, STORE__DEDUPE_PRUNE);
-    if (!st)
-        return STORE_EIO;
-    sqlite3_bind_int64(st, 1, s->next_ord - s->window);
-    rc = store__step_done(s, st, "cannot prune dedupe window");
-    if (rc == 0)
-        s->next_ord++;
-    return rc;
+    memcpy(s->errmsg, keep, sizeof(keep));
 }
 
 /* Appends one JSON-escaped byte range to buf at *pos (buf large enough). */
@@ -250,12 +301,38 @@ static int check_str(store *s, const char *v, size_t max, int required, const ch
     return 0;
 }
 
+/* The seq of the stored (channel, device, corr): STORE_DUP, or EIO if absent. */
+static int find_corr(store *s, const char *channel, const char *device, const char *corr,
+                     int64_t *seq)
+{
+    sqlite3_stmt *st = store__stmt(s, STORE__EV_FIND_CORR);
+    int rc;
+
+    if (!st)
+        return STORE_EIO;
+    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, device ? device : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, corr, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(st, 0);
+        rc = STORE_DUP;
+    } else if (rc == SQLITE_DONE) {
+        rc = store__error(s, STORE_EIO, "event insert ignored without a stored duplicate");
+    } else {
+        rc = store__fail(s, sqlite3_extended_errcode(s->db), "correlation lookup failed");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
 int store_append_event(store *s, const store_event *ev, int64_t *seq)
 {
     const char *device, *corr, *params;
     char *params_buf = NULL;
     size_t plen;
-    int64_t hash = 0, found = 0, new_seq;
+    uint64_t hash = 0;
+    int64_t found = 0, new_seq;
     sqlite3_stmt *st;
     int rc;
 
@@ -278,7 +355,11 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq)
     corr = (ev->correlation_id && *ev->correlation_id) ? ev->correlation_id : NULL;
     if (ev->n_params && !ev->params && !ev->params_json)
         return store__error(s, STORE_EINVAL, "params missing");
+    if (!store__json_valid(ev->payload, plen))
+        return store__error(s, STORE_EINVAL, "payload is not valid json");
     params = ev->params_json;
+    if (params && !store__json_valid(params, strlen(params)))
+        return store__error(s, STORE_EINVAL, "params is not valid json");
     if (!params) {
         if (ev->n_params > ASYNCAPI_ROUTE_MAX_PARAMS)
             return store__error(s, STORE_EINVAL, "too many params");
@@ -288,37 +369,19 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq)
         params = params_buf;
     }
 
+    if (!corr) {
+        const void *parts[2] = {ev->topic, ev->payload};
+        size_t lens[2] = {strlen(ev->topic), plen};
+        hash = store_hash(parts, lens, 2);
+    }
+
     rc = unit_begin(s);
     if (rc != 0)
         goto out;
-    if (corr) {
-        st = store__stmt(s, STORE__EV_FIND_CORR);
-        if (!st) {
-            rc = STORE_EIO;
-            goto out_unit;
-        }
-        sqlite3_bind_text(st, 1, ev->channel, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, device ? device : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, corr, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            found = sqlite3_column_int64(st, 0);
-            rc = STORE_DUP;
-        } else {
-            rc = rc == SQLITE_DONE ? 0 : store__fail(s, rc, "correlation lookup failed");
-        }
-        sqlite3_reset(st);
-    } else {
-        const void *parts[2] = {ev->topic, ev->payload};
-        size_t lens[2] = {strlen(ev->topic), plen};
-        hash = hash_i64(store_hash(parts, lens, 2));
-        rc = dedupe_find(s, hash, DEDUPE_EVENT, &found);
-        if (rc == 1)
-            rc = STORE_DUP;
-    }
-    if (rc != 0)
+    if (!corr && store__dedupe_find(s, hash, DEDUPE_EVENT, &found)) {
+        rc = STORE_DUP;
         goto out_unit;
-
+    }
     st = store__stmt(s, STORE__EV_INSERT);
     if (!st) {
         rc = STORE_EIO;
@@ -338,18 +401,22 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq)
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
-        int ext = sqlite3_extended_errcode(s->db);
-        if (ext == SQLITE_CONSTRAINT_CHECK)
-            rc = store__error(s, STORE_EINVAL, "payload or params is not valid json");
-        else
-            rc = store__fail(s, ext, "cannot insert event");
+        rc = store__fail(s, sqlite3_extended_errcode(s->db), "cannot insert event");
+        goto out_unit;
+    }
+    if (corr && sqlite3_changes(s->db) == 0) {
+        /* ON CONFLICT DO NOTHING: the triple is stored already, find its seq */
+        rc = find_corr(s, ev->channel, device, corr, &found);
         goto out_unit;
     }
     new_seq = sqlite3_last_insert_rowid(s->db);
     if (!corr) {
-        rc = dedupe_add(s, hash, DEDUPE_EVENT, new_seq);
-        if (rc != 0)
+        rc = store__dedupe_insert(s, hash, DEDUPE_EVENT, new_seq);
+        if (rc != 0) {
+            undo_row(s, STORE__EV_DELETE, new_seq);
             goto out_unit;
+        }
+        store__dedupe_remember(s, hash, DEDUPE_EVENT, new_seq);
     }
     found = new_seq;
     rc = 0;
@@ -392,7 +459,8 @@ out:
 int store_append_dead_letter(store *s, const store_dead_letter *dl, int64_t *id)
 {
     char *kind = NULL;
-    int64_t hash, found = 0;
+    uint64_t hash;
+    int64_t found = 0;
     sqlite3_stmt *st;
     int rc;
 
@@ -410,16 +478,14 @@ int store_append_dead_letter(store *s, const store_dead_letter *dl, int64_t *id)
     {
         const void *parts[3] = {dl->topic, dl->payload ? dl->payload : "", kind};
         size_t lens[3] = {strlen(dl->topic), dl->payload_len, strlen(kind)};
-        hash = hash_i64(store_hash(parts, lens, 3));
+        hash = store_hash(parts, lens, 3);
     }
 
     rc = unit_begin(s);
     if (rc != 0)
         goto out;
-    rc = dedupe_find(s, hash, DEDUPE_DEAD_LETTER, &found);
-    if (rc != 0) {
-        if (rc == 1)
-            rc = STORE_DUP;
+    if (store__dedupe_find(s, hash, DEDUPE_DEAD_LETTER, &found)) {
+        rc = STORE_DUP;
         goto out_unit;
     }
     st = store__stmt(s, STORE__DL_INSERT);
@@ -439,7 +505,12 @@ int store_append_dead_letter(store *s, const store_dead_letter *dl, int64_t *id)
     if (rc != 0)
         goto out_unit;
     found = sqlite3_last_insert_rowid(s->db);
-    rc = dedupe_add(s, hash, DEDUPE_DEAD_LETTER, found);
+    rc = store__dedupe_insert(s, hash, DEDUPE_DEAD_LETTER, found);
+    if (rc != 0) {
+        undo_row(s, STORE__DL_DELETE, found);
+        goto out_unit;
+    }
+    store__dedupe_remember(s, hash, DEDUPE_DEAD_LETTER, found);
 
 out_unit:
     rc = unit_end(s, rc);

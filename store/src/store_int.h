@@ -10,13 +10,17 @@
  * |------------------------|--------------------------------------|----------------------------------------|
  * | events                 | seq INTEGER PRIMARY KEY (rowid)      | channel, message, device_id (NULL =    |
  * |                        |                                      | none), topic, params, payload (JSON,   |
- * |                        |                                      | CHECK json_valid), correlation_id,     |
+ * |                        |                                      | checked by store__json_valid before    |
+ * |                        |                                      | the insert), correlation_id,           |
  * |                        |                                      | received_at. Append only.              |
  * | dead_letters           | id INTEGER PRIMARY KEY               | topic, channel, kind (reason.kind),    |
  * |                        |                                      | payload BLOB (raw), reason JSON, time  |
  * | dedupe                 | ord INTEGER PRIMARY KEY              | hash (FNV-1a 64 as signed), kind (0    |
  * |                        |                                      | event, 1 dead letter), ref (seq / id). |
- * |                        |                                      | Ring of the last `window` ords.        |
+ * |                        |                                      | Append-only log of the window; rows    |
+ * |                        |                                      | older than the last `window` ords are  |
+ * |                        |                                      | deleted in bulk at commit (v2: no hash |
+ * |                        |                                      | index, lookups are in memory).         |
  * | devices                | device_id                            | first_seen, last_seen, events,         |
  * |                        |                                      | last_seq, status                       |
  * | device_state           | (device_id, channel)                 | message, seq, received_at, payload     |
@@ -27,18 +31,48 @@
  * events newest first with a keyset cursor (seq < ?), events(channel, seq),
  * the rowid for the global log after a seq, a partial UNIQUE index on
  * (channel, coalesce(device_id, ''), correlation_id) for idempotency,
- * dead_letters(channel, id), (kind, id), (received_at), dedupe(hash),
+ * dead_letters(channel, id), (kind, id), (received_at),
  * devices(last_seen), rollups(channel, field, bucket_start).
+ *
+ * Version history: 1 the initial schema; 2 drops the index dedupe(hash)
+ * (the writer keeps the window in memory, loaded at open) and rebuilds
+ * events without its CHECK (json_valid(...)) constraints (the store checks
+ * the JSON itself, ~8x cheaper); same columns, same indexes.
+ *
+ * The dedupe window in memory (writer handles only): a ring of the last
+ * `window` entries (slot = ord % window) and an open-addressing table
+ * (linear probing, load <= 1/2) from (hash, kind) to the ring slot of its
+ * newest entry. Invariant inside an appending transaction: the ring equals
+ * the last `window` rows of the dedupe table as the connection sees them
+ * (committed rows plus those of the open batch). The first append of each
+ * transaction checks max(ord) and reloads if another handle appended;
+ * entries are added only after their rows are inserted; any rollback
+ * reloads the ring from the table (window_stale).
  */
 #ifndef STORE_INT_H
 #define STORE_INT_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store/store.h"
 
-#define STORE__SCHEMA_VERSION 1
+#define STORE__SCHEMA_VERSION 2
+
+/* Connection tuning (strings: they go into PRAGMA text); docs/store.md "Write path". */
+#define STORE__WRITE_CACHE_KIB "32768"     /* writer page cache, KiB */
+#define STORE__AUTOCHECKPOINT_PAGES "16000" /* WAL pages before a handle without the
+                                               checkpointer thread (the projector, or
+                                               a writer whose thread failed to start)
+                                               checkpoints inline; == WAL_MAX_PAGES */
+#ifndef STORE__WAL_BG_PAGES
+#define STORE__WAL_BG_PAGES 4000           /* WAL pages that wake the checkpointer thread */
+#endif
+#ifndef STORE__WAL_MAX_PAGES
+#define STORE__WAL_MAX_PAGES 16000         /* WAL pages at which the writer checkpoints
+                                              itself so the WAL can restart (~64 MiB) */
+#endif
 #define STORE__CHECKPOINT "projections"
 
 /* Cached prepared statements, prepared on first use. */
@@ -46,31 +80,56 @@ enum store__stmt_id {
     STORE__BEGIN,
     STORE__COMMIT,
     STORE__ROLLBACK,
-    STORE__SAVEPOINT,
-    STORE__RELEASE,
-    STORE__ROLLBACK_TO,
     STORE__EV_FIND_CORR,
-    STORE__DEDUPE_FIND,
     STORE__EV_INSERT,
+    STORE__EV_DELETE,
     STORE__DL_INSERT,
+    STORE__DL_DELETE,
     STORE__DEDUPE_INSERT,
     STORE__DEDUPE_PRUNE,
+    STORE__DEDUPE_LOAD,
     STORE__DEDUPE_MAX,
     STORE__CP_GET,
     STORE__CP_SET,
     STORE__PJ_SCAN,
     STORE__PJ_DEVICE,
+    STORE__PJ_DEVICE_GET,
     STORE__PJ_STATE,
     STORE__PJ_ROLLUP,
+    STORE__PJ_ROLLUP_GET,
     STORE__STMT_COUNT
 };
+
+/* The checkpointer thread of an appending handle (store_ckpt.c). */
+typedef struct store__ckpt store__ckpt;
+
+/* One remembered hash of the dedupe window. */
+typedef struct store__dedupe_entry {
+    uint64_t hash;                           /* FNV-1a 64 (store_hash) */
+    int64_t ref;                             /* event seq / dead-letter id it guards */
+    int64_t ord;                             /* its dedupe.ord; 0 = empty slot */
+    int kind;                                /* 0 event, 1 dead letter */
+} store__dedupe_entry;
 
 struct store {
     sqlite3 *db;                             /* the connection, owned */
     unsigned flags;                          /* enum store_open_flags */
-    int64_t window;                          /* dedupe window size, >= 1 */
+    int64_t window;                          /* dedupe window size, 1..STORE__WINDOW_MAX */
     int in_batch;                            /* store_begin called, not yet committed */
+    int batch_broken;                        /* SQLite dropped the batch's transaction
+                                                after an error: commit must fail */
+    int window_stale;                        /* ring/table must be reloaded before use */
+    int batch_synced;                        /* window_sync ran in the open batch */
     int64_t next_ord;                        /* next dedupe ord (max(ord) + 1) */
+    int64_t pruned_ord;                      /* dedupe rows with ord <= this are deleted */
+    store__dedupe_entry *ring;               /* window entries, slot ord % window; owned,
+                                                NULL on read-only handles */
+    uint32_t *slots;                         /* hash table: ring slot + 1, 0 = free; owned */
+    size_t slot_mask;                        /* table size - 1 (a power of two) */
+    int busy_timeout_ms;                     /* give up on a lock after this, 0 = at once */
+    int64_t busy_since_us;                   /* CLOCK_MONOTONIC when the current wait began */
+    int ckpt_tried;                          /* store__ckpt_start ran (once per handle) */
+    store__ckpt *ckpt;                       /* checkpointer thread, owned, or NULL */
     sqlite3_stmt *stmt[STORE__STMT_COUNT];   /* cached statements, owned, NULL until used */
     char errmsg[512];                        /* last failure text, "" if none */
 };
@@ -84,8 +143,46 @@ int store__error(store *s, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Runs a statement that returns no rows; 0 or STORE_E*. */
 int store__step_done(store *s, sqlite3_stmt *st, const char *what);
-/* Reloads next_ord from the dedupe table (after a rollback). */
+/* Largest accepted dedupe_window (ring slots are 32-bit, table load <= 1/2). */
+#define STORE__WINDOW_MAX ((int64_t)1 << 28)
+
+/*
+ * Reloads the in-memory window (ring, table, next_ord) from the dedupe
+ * table: at open and after any rollback. 0 or STORE_E* (window_stale
+ * stays set on failure, appends then retry the load).
+ */
 int store__reload_ord(store *s);
+/* Allocates the ring and table for s->window; 0 or STORE_ENOMEM. */
+int store__window_alloc(store *s);
+/* Frees the ring and table. */
+void store__window_free(store *s);
+/* Looks up (hash, kind) in the window: 1 and *ref (seq / id) if present, else 0. */
+int store__dedupe_find(store *s, uint64_t hash, int kind, int64_t *ref);
+/* Inserts the dedupe row for the next ord (SQL only); 0 or STORE_E*. */
+int store__dedupe_insert(store *s, uint64_t hash, int kind, int64_t ref);
+/* Adds the entry whose row store__dedupe_insert wrote to memory; advances next_ord. */
+void store__dedupe_remember(store *s, uint64_t hash, int kind, int64_t ref);
+/*
+ * Deletes dedupe rows older than the window once window / 16 (at least 1)
+ * of them have accumulated; inside the transaction about to commit.
+ * 0 or STORE_E*.
+ */
+int store__dedupe_prune(store *s);
+/*
+ * Starts the checkpointer thread for an appending handle on a file (once;
+ * a failure leaves SQLite's inline autocheckpoint on). Called by the first
+ * append, so projector and read handles never start one.
+ */
+void store__ckpt_start(store *s);
+/* Stops and joins the checkpointer, closes its connection. No-op without one. */
+void store__ckpt_stop(store *s);
+/* Deepest container nesting store__json_valid accepts (SQLite's json_valid: 2000). */
+#define STORE__JSON_MAX_DEPTH 2000
+/*
+ * 1 if text[0..len) is one valid JSON value (store_json.c for the exact
+ * grammar), else 0. No allocation; any thread.
+ */
+int store__json_valid(const char *text, size_t len);
 /* Milliseconds since the epoch (CLOCK_REALTIME). */
 int64_t store__now_ms(void);
 

@@ -64,7 +64,8 @@ enum store_open_flags {
 typedef struct store_options {
     unsigned flags;         /* enum store_open_flags */
     int busy_timeout_ms;    /* 0 -> STORE_BUSY_TIMEOUT_DEFAULT; < 0 -> none */
-    size_t dedupe_window;   /* hashes remembered, 0 -> STORE_DEDUPE_WINDOW_DEFAULT */
+    size_t dedupe_window;   /* hashes remembered, 0 -> STORE_DEDUPE_WINDOW_DEFAULT;
+                               at most 2^28 (EINVAL); ~45 bytes of memory each */
 } store_options;
 
 /*
@@ -76,7 +77,11 @@ typedef struct store_options {
  * Parameters: opt may be NULL; err and diag may be NULL (diag: the reason
  *   text, truncated to diag_size).
  * Returns a handle (store_close) or NULL with *err = EINVAL (path NULL or
- *   empty), EIO (cannot open / not writable), ECORRUPT, ESCHEMA, EBUSY, ENOMEM.
+ *   empty, dedupe_window too large), EIO (cannot open / not writable),
+ *   ECORRUPT, ESCHEMA, EBUSY, ENOMEM.
+ * A writer handle on a file that appends starts, at its first append, one
+ *   checkpointer thread with its own connection (WAL checkpoints off the
+ *   append path; docs/store.md "Write path"); store_close joins it.
  * Thread: any; the handle then belongs to the calling thread.
  */
 store *store_open(const char *path, const store_options *opt, int *err, char *diag,
@@ -115,7 +120,8 @@ const char *store_errmsg(const store *s);
  *    correlationId, to avoid this). Two different messages with equal
  *    64-bit hashes would also be taken as duplicates (p ~ n^2 / 2^65).
  *  - The window is in SQLite: it survives close/crash with the data it
- *    guards (same transaction).
+ *    guards (same transaction). The writer mirrors it in memory (loaded at
+ *    the first append, re-synced per transaction), so lookups cost no SQL.
  */
 typedef struct store_event {
     const char *channel;        /* channel id, required, 1..STORE_MAX_NAME bytes */
@@ -176,7 +182,10 @@ int store_rollback(store *s);
  *   EINVAL (missing/oversize field, payload or params not valid JSON,
  *   device id with control characters: the caller dead-letters it),
  *   EREADONLY, EBUSY, EFULL, EIO. An error inside a batch leaves the batch
- *   open and its earlier appends intact (the failed append left nothing).
+ *   open and its earlier appends intact (the failed append left nothing),
+ *   unless SQLite itself rolled the transaction back (some I/O, full and
+ *   nomem errors): then later appends of the batch and store_commit fail
+ *   with EIO and nothing of the batch is stored (do not acknowledge it).
  */
 int store_append_event(store *s, const store_event *ev, int64_t *seq);
 

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * WAL checkpoints off the append path. SQLite's default autocheckpoint runs
+ * in the committing thread: every ~1000 WAL pages a commit also copies the
+ * WAL into the database file and waits for two fsyncs (the only fsyncs
+ * with synchronous=NORMAL), stalling the ingest for milliseconds. An
+ * appending handle on a file instead gets a checkpointer thread with its
+ * own connection: the writer's WAL hook wakes it at STORE__WAL_BG_PAGES;
+ * it runs PASSIVE checkpoints (never blocks the writer). Because a WAL
+ * only restarts from its beginning when a write transaction starts with
+ * every frame copied, the writer runs a PASSIVE checkpoint itself (copying
+ * only what the thread has not yet) once the WAL reaches
+ * STORE__WAL_MAX_PAGES: this bounds the file. Durability is unchanged:
+ * a commit is durable by its WAL frames; checkpoints only move them.
+ * Notes: docs/store.md "Write path".
+ */
+#include "store_int.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct store__ckpt {
+    pthread_t thread;          /* the checkpointer, joined by store__ckpt_stop */
+    pthread_mutex_t mu;        /* guards pending, stop */
+    pthread_cond_t cv;         /* signalled when pending or stop is set */
+    int pending;               /* a checkpoint was requested */
+    int stop;                  /* the thread must exit */
+    sqlite3 *db;               /* its own connection; used only by the thread */
+};
+
+static void *ckpt_main(void *arg)
+{
+    store__ckpt *c = arg;
+
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->pending && !c->stop)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (c->stop)
+            break;
+        c->pending = 0;
+        pthread_mutex_unlock(&c->mu);
+        /* BUSY (another checkpoint running) or I/O errors: the next request retries */
+        (void)sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* Runs on the writer's thread after each commit (sqlite3_wal_hook). */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    store__ckpt *c = arg;
+
+    if (frames >= STORE__WAL_MAX_PAGES) {
+        /* let the WAL restart: copy the rest here (SQLITE_BUSY if the thread is at it) */
+        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    } else if (frames >= STORE__WAL_BG_PAGES) {
+        pthread_mutex_lock(&c->mu);
+        c->pending = 1;
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+    }
+    return SQLITE_OK;
+}
+
+void store__ckpt_start(store *s)
+{
+    const char *path;
+    store__ckpt *c;
+    int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+    if (s->ckpt_tried)
+        return;
+    s->ckpt_tried = 1;
+    path = sqlite3_db_filename(s->db, "main");
+    if (!path || !*path || (s->flags & STORE_OPEN_READONLY))
+        return; /* :memory: or temp: no WAL */
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return; /* SQLite's autocheckpoint stays on: slower, not wrong */
+    if (pthread_mutex_init(&c->mu, NULL) != 0)
+        goto fail_free;
+    if (pthread_cond_init(&c->cv, NULL) != 0)
+        goto fail_mutex;
+    if (sqlite3_open_v2(path, &c->db, oflags, NULL) != SQLITE_OK ||
+        sqlite3_exec(c->db, (s->flags & STORE_OPEN_SYNC_FULL) ? "PRAGMA synchronous=FULL"
+                                                                : "PRAGMA synchronous=NORMAL",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        goto fail_db;
+    if (pthread_create(&c->thread, NULL, ckpt_main, c) != 0)
+        goto fail_db;
+    s->ckpt = c;
+    sqlite3_wal_hook(s->db, wal_hook, c); /* replaces the autocheckpoint */
+    return;
+
+fail_db:
+    sqlite3_close(c->db);
+    pthread_cond_destroy(&c->cv);
+fail_mutex:
+    pthread_mutex_destroy(&c->mu);
+fail_free:
+    free(c);
+}
+
+void store__ckpt_stop(store *s)
+{
+    store__ckpt *c = s->ckpt;
+
+    if (!c)
+        return;
+    sqlite3_wal_hook(s->db, NULL, NULL);
+    pthread_mutex_lock(&c->mu);
+    c->stop = 1;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    sqlite3_close(c->db);
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+    s->ckpt = NULL;
+}

@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fast write path: the in-memory dedupe window (loaded at open, kept
+ * in step with the dedupe table across rollbacks, bulk pruning), the v1 ->
+ * v2 migration, batches SQLite dropped behind our back, and the
+ * checkpointer thread. Notes: docs/store.md "Write path".
+ */
+#include "test.h"
+
+#include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "store_test_util.h"
+
+static store_event wp_event(const char *payload)
+{
+    store_event ev = {
+        .channel = "telemetry",
+        .device_id = "dev-1",
+        .topic = "site/a/dev/dev-1/telemetry",
+        .payload = payload,
+        .received_at = 1000,
+    };
+    return ev;
+}
+
+/* Appends {"v":i} single-shot; returns the store result. */
+static int put(store *s, int i, int64_t *seq)
+{
+    char p[32];
+    store_event ev = wp_event(p);
+
+    snprintf(p, sizeof(p), "{\"v\":%d}", i);
+    return store_append_event(s, &ev, seq);
+}
+
+TEST(write_path, window_survives_batch_rollback)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    int64_t seq = 0;
+
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put(s, 1, &seq), 0);
+    ASSERT_EQ(put(s, 2, &seq), 0);
+    ASSERT_EQ(store_begin(s), 0);
+    ASSERT_EQ(put(s, 3, &seq), 0);
+    ASSERT_EQ(seq, 3);
+    ASSERT_EQ(put(s, 1, &seq), STORE_DUP); /* committed before the batch */
+    ASSERT_EQ(seq, 1);
+    ASSERT_EQ(put(s, 3, &seq), STORE_DUP); /* earlier in the same batch */
+    ASSERT_EQ(seq, 3);
+    ASSERT_EQ(store_rollback(s), 0);
+    /* 3 is gone with the batch, 1 and 2 still deduped */
+    ASSERT_EQ(put(s, 2, &seq), STORE_DUP);
+    ASSERT_EQ(seq, 2);
+    ASSERT_EQ(put(s, 3, &seq), 0);
+    ASSERT_EQ(seq, 3);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM events"), 3);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM dedupe"), 3);
+    /* ords stay contiguous after the rollback */
+    ASSERT_EQ(q_int(s, "SELECT max(ord) FROM dedupe"), 3);
+    store_close(s);
+}
+
+TEST(write_path, failed_append_in_batch_keeps_window)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    store_event bad = wp_event("{\"v\":");
+    int64_t seq = 0;
+
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(store_begin(s), 0);
+    ASSERT_EQ(put(s, 1, &seq), 0);
+    ASSERT_EQ(store_append_event(s, &bad, NULL), STORE_EINVAL);
+    /* the failed append took no window slot and no row */
+    ASSERT_EQ(put(s, 1, &seq), STORE_DUP);
+    ASSERT_EQ(put(s, 2, &seq), 0);
+    ASSERT_EQ(seq, 2);
+    ASSERT_EQ(store_commit(s), 0);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM events"), 2);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM dedupe"), 2);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM events e JOIN dedupe d ON d.ref = e.seq"), 2);
+    store_close(s);
+}
+
+TEST(write_path, bulk_prune_keeps_exact_window)
+{
+    store_options o = {.dedupe_window = 64};
+    store *s = store_open(":memory:", &o, NULL, NULL, 0);
+    store_stats st;
+    int64_t seq = 0, rows;
+
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(store_begin(s), 0);
+    for (int i = 1; i <= 300; i++)
+        ASSERT_EQ(put(s, i, NULL), 0);
+    ASSERT_EQ(store_commit(s), 0);
+    for (int i = 301; i <= 310; i++)
+        ASSERT_EQ(put(s, i, NULL), 0);
+    /* the table keeps at most window + window / 16 rows, the window exactly 64 */
+    rows = q_int(s, "SELECT count(*) FROM dedupe");
+    ASSERT_GE(rows, 64);
+    ASSERT_LE(rows, 64 + 4);
+    ASSERT_EQ(store_stats_get(s, &st), 0);
+    ASSERT_EQ(st.dedupe_entries, 64);
+    /* 310 - 64 = 246: 247 is the oldest in the window, 246 just left it */
+    ASSERT_EQ(put(s, 247, &seq), STORE_DUP);
+    ASSERT_EQ(seq, 247);
+    ASSERT_EQ(put(s, 246, &seq), 0);
+    ASSERT_EQ(seq, 311);
+    /* now 248 is the oldest; 247 was pushed out */
+    ASSERT_EQ(put(s, 248, &seq), STORE_DUP);
+    ASSERT_EQ(put(s, 247, &seq), 0);
+    store_close(s);
+}
+
+TEST(write_path, reopen_loads_window_of_new_size)
+{
+    tmpdb t;
+    store_options o = {.dedupe_window = 10};
+    store *s;
+    int64_t seq = 0;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    s = store_open(t.path, &o, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    for (int i = 1; i <= 20; i++)
+        ASSERT_EQ(put(s, i, NULL), 0);
+    store_close(s);
+
+    o.dedupe_window = 5;
+    s = store_open(t.path, &o, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put(s, 16, &seq), STORE_DUP); /* the last 5: 16..20 */
+    ASSERT_EQ(seq, 16);
+    ASSERT_EQ(put(s, 15, &seq), 0);
+    ASSERT_EQ(seq, 21);
+    store_close(s);
+
+    o.dedupe_window = 1000;
+    s = store_open(t.path, &o, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    /* only what the table still has counts: pruning at window 5 dropped ords 1..16 */
+    ASSERT_EQ(put(s, 20, &seq), STORE_DUP);
+    ASSERT_EQ(put(s, 15, &seq), STORE_DUP); /* re-stored as seq 21 above */
+    ASSERT_EQ(seq, 21);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
+TEST(write_path, dead_letters_and_events_share_window)
+{
+    store_options o = {.dedupe_window = 2};
+    store *s = store_open(":memory:", &o, NULL, NULL, 0);
+    store_dead_letter dl = {.topic = "a/b", .payload = "xx", .payload_len = 2,
+                            .reason_json = "{\"kind\":\"parse\"}"};
+    int64_t id = 0;
+
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(store_append_dead_letter(s, &dl, &id), 0);
+    ASSERT_EQ(store_append_dead_letter(s, &dl, &id), STORE_DUP);
+    ASSERT_EQ(id, 1);
+    ASSERT_EQ(put(s, 1, NULL), 0);
+    ASSERT_EQ(store_append_dead_letter(s, &dl, &id), STORE_DUP);
+    ASSERT_EQ(put(s, 2, NULL), 0); /* pushes the dead letter out */
+    ASSERT_EQ(store_append_dead_letter(s, &dl, &id), 0);
+    ASSERT_EQ(id, 2);
+    /* same hash input as an event never matches a dead letter (kind) */
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM dead_letters"), 2);
+    store_close(s);
+}
+
+TEST(write_path, migrates_v1_file)
+{
+    tmpdb t;
+    store *s;
+    int64_t seq = 0;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put(s, 1, NULL), 0);
+    /* turn the file back into a version 1 file */
+    ASSERT_EQ(sqlite3_exec(s->db, "CREATE INDEX dedupe_hash ON dedupe(hash);"
+                                  "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+    store_close(s);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(q_int(s, "PRAGMA user_version"), 2);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM sqlite_master WHERE name = 'dedupe_hash'"), 0);
+    ASSERT_EQ(put(s, 1, &seq), STORE_DUP);
+    ASSERT_EQ(seq, 1);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
+TEST(write_path, batch_dropped_by_sqlite_is_not_committed)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    int64_t seq = 0;
+
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put(s, 1, NULL), 0);
+    ASSERT_EQ(store_begin(s), 0);
+    ASSERT_EQ(put(s, 2, NULL), 0);
+    /* what SQLite does itself on some I/O, full and nomem errors */
+    ASSERT_EQ(sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    /* a later append must not autocommit on its own */
+    ASSERT_EQ(put(s, 3, NULL), STORE_EIO);
+    ASSERT_STR_CONTAINS(store_errmsg(s), "rolled back");
+    ASSERT_EQ(store_commit(s), STORE_EIO);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM events"), 1);
+    /* the window forgot 2 (reloaded), remembers 1 */
+    ASSERT_EQ(put(s, 1, &seq), STORE_DUP);
+    ASSERT_EQ(put(s, 2, &seq), 0);
+    ASSERT_EQ(seq, 2);
+    ASSERT_EQ(store_commit(s), STORE_ESTATE);
+    store_close(s);
+}
+
+TEST(write_path, correlation_dup_in_batch_and_across_commits)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    store_event ev = wp_event("{\"n\":1}");
+    int64_t a = 0, b = 0;
+
+    ASSERT_NOT_NULL(s);
+    ev.correlation_id = "41";
+    ASSERT_EQ(store_append_event(s, &ev, &a), 0);
+    ASSERT_EQ(store_begin(s), 0);
+    ev.payload = "{\"n\":2}";
+    ASSERT_EQ(store_append_event(s, &ev, &b), STORE_DUP);
+    ASSERT_EQ(b, a);
+    ev.correlation_id = "42";
+    ASSERT_EQ(store_append_event(s, &ev, &b), 0);
+    ASSERT_EQ(b, a + 1);
+    /* a correlation duplicate does not disturb the batch */
+    ASSERT_EQ(store_append_event(s, &ev, &a), STORE_DUP);
+    ASSERT_EQ(a, b);
+    ASSERT_EQ(store_commit(s), 0);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM events"), 2);
+    store_close(s);
+}
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+TEST(write_path, checkpointer_thread_moves_wal)
+{
+    tmpdb t;
+    store *s;
+    char wal[160], payload[3100];
+    long before;
+    int moved = 0;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    snprintf(wal, sizeof(wal), "%s-wal", t.path);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put(s, 0, NULL), 0);
+    ASSERT_NOT_NULL(s->ckpt);
+    before = file_size(t.path);
+    /*
+     * ~9000 pages of WAL: above STORE__WAL_BG_PAGES (the thread's cue),
+     * below STORE__WAL_MAX_PAGES (where the writer would checkpoint itself)
+     */
+    for (int b = 0; b < 12; b++) {
+        ASSERT_EQ(store_begin(s), 0);
+        for (int i = 0; i < 1000; i++) {
+            store_event ev = wp_event(payload);
+            snprintf(payload, sizeof(payload), "{\"b\":%d,\"i\":%d,\"pad\":\"%03000d\"}", b, i, 0);
+            ASSERT_EQ(store_append_event(s, &ev, NULL), 0);
+        }
+        ASSERT_EQ(store_commit(s), 0);
+    }
+    /* the thread, not the writer, copies the WAL into the database file */
+    for (int tries = 0; tries < 500 && !moved; tries++) {
+        struct timespec ts = {.tv_nsec = 10 * 1000000L};
+        moved = file_size(t.path) > before + 1000000;
+        if (!moved)
+            nanosleep(&ts, NULL);
+    }
+    ASSERT(moved);
+    ASSERT_GT(file_size(wal), 0);
+    store_close(s);
+    ASSERT_EQ(file_size(wal), -1); /* the last close checkpoints and removes it */
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM events"), 12001);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
+TEST(write_path, no_checkpointer_for_memory_and_readers)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    store_options ro = {.flags = STORE_OPEN_READONLY};
+    size_t folded = 0;
+    tmpdb t;
+
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put(s, 1, NULL), 0);
+    ASSERT_NULL(s->ckpt);
+    store_close(s);
+
+    /* a projector-style handle (folds, never appends) and a reader: none either */
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put(s, 1, NULL), 0);
+    ASSERT_NOT_NULL(s->ckpt);
+    store_close(s);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(store_project(s, NULL, &folded), 0);
+    ASSERT_EQ(folded, 1);
+    ASSERT_NULL(s->ckpt);
+    ASSERT_NULL(s->ring);
+    store_close(s);
+    s = store_open(t.path, &ro, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put(s, 2, NULL), STORE_EREADONLY);
+    ASSERT_NULL(s->ckpt);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
+TEST(write_path, window_too_large_refused)
+{
+    store_options o = {.dedupe_window = (size_t)1 << 40};
+    int err = 0;
+
+    ASSERT_NULL(store_open(":memory:", &o, &err, NULL, 0));
+    ASSERT_EQ(err, STORE_EINVAL);
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+typedef struct release_later {
+    store *s;       /* holds the write lock (open batch) */
+    int delay_ms;   /* commit after this */
+    int rc;         /* store_commit result */
+} release_later;
+
+static void *release_main(void *arg)
+{
+    release_later *r = arg;
+    struct timespec ts = {.tv_sec = r->delay_ms / 1000, .tv_nsec = (r->delay_ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+    r->rc = store_commit(r->s);
+    return NULL;
+}
+
+TEST(write_path, busy_handler_waits_then_gives_up_or_gets_lock)
+{
+    tmpdb t;
+    store_options ob = {.busy_timeout_ms = 200};
+    store *a, *b;
+    double t0, waited;
+    release_later r = {.delay_ms = 50, .rc = -1};
+    pthread_t th;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    a = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(a);
+    b = store_open(t.path, &ob, NULL, NULL, 0);
+    ASSERT_NOT_NULL(b);
+    /* a holds the write lock for longer than b waits: EBUSY after the timeout */
+    ASSERT_EQ(store_begin(a), 0);
+    ASSERT_EQ(put(a, 1, NULL), 0);
+    t0 = mono_ms();
+    ASSERT_EQ(store_begin(b), STORE_EBUSY);
+    waited = mono_ms() - t0;
+    ASSERT(waited >= 199.0); /* the contract: it waits the whole timeout */
+    /* a lets go while b waits: b gets the lock and sees a's commit */
+    r.s = a;
+    ASSERT_EQ(pthread_create(&th, NULL, release_main, &r), 0);
+    ASSERT_EQ(store_begin(b), 0);
+    ASSERT_EQ(pthread_join(th, NULL), 0);
+    ASSERT_EQ(r.rc, 0);
+    ASSERT_EQ(put(b, 1, NULL), STORE_DUP);
+    ASSERT_EQ(put(b, 2, NULL), 0);
+    ASSERT_EQ(store_commit(b), 0);
+    store_close(b);
+    store_close(a);
+    tmpdb_release(&t);
+}
+
+TEST(write_path, two_appending_handles_see_each_others_hashes)
+{
+    tmpdb t;
+    store *a, *b;
+    int64_t seq = 0;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    a = store_open(t.path, NULL, NULL, NULL, 0);
+    b = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(a);
+    ASSERT_NOT_NULL(b);
+    ASSERT_EQ(put(a, 1, &seq), 0);
+    ASSERT_EQ(put(b, 2, &seq), 0); /* b loads its window */
+    ASSERT_EQ(put(a, 3, &seq), 0); /* a's window is now behind b's row 2 */
+    ASSERT_EQ(put(a, 2, &seq), STORE_DUP);
+    ASSERT_EQ(seq, 2);
+    ASSERT_EQ(store_begin(b), 0);
+    ASSERT_EQ(put(b, 3, &seq), STORE_DUP);
+    ASSERT_EQ(seq, 3);
+    ASSERT_EQ(put(b, 4, &seq), 0);
+    ASSERT_EQ(store_commit(b), 0);
+    ASSERT_EQ(put(a, 4, &seq), STORE_DUP);
+    ASSERT_EQ(q_int(a, "SELECT count(*) FROM events"), 4);
+    ASSERT_EQ(q_int(a, "SELECT count(DISTINCT ord) FROM dedupe"), 4);
+    store_close(b);
+    store_close(a);
+    tmpdb_release(&t);
+}
