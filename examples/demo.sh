@@ -48,6 +48,9 @@ trap cleanup INT TERM EXIT
 cat > "$work/mosquitto.conf" <<EOF
 listener $mqtt_port 127.0.0.1
 allow_anonymous true
+# run as whoever started the demo (as root, mosquitto would switch to the
+# 'mosquitto' user, which cannot write into our private work folder)
+user $(id -un)
 persistence true
 persistence_location $work/
 max_queued_messages 100000
@@ -65,9 +68,13 @@ done
 "$bridge" run --spec "$spec" --broker "mqtt://127.0.0.1:$mqtt_port" \
     --db "$work/demo.db" --http "127.0.0.1:$http_port" 2>"$work/bridge.log" &
 pids+=($!)
-sleep 0.5
-kill -0 "${pids[-1]}" 2>/dev/null ||
-    { echo "demo: the bridge did not start:" >&2; cat "$work/bridge.log" >&2; exit 1; }
+# Wait until the bridge serves HTTP (or has died).
+for _ in $(seq 100); do
+    kill -0 "${pids[-1]}" 2>/dev/null ||
+        { echo "demo: the bridge did not start:" >&2; cat "$work/bridge.log" >&2; exit 1; }
+    (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null && break
+    sleep 0.1
+done
 
 "$sim" --spec "$spec" --broker "mqtt://127.0.0.1:$mqtt_port" \
     --devices "$devices" --rate "$rate" --invalid 0.02 --seed 1 \
