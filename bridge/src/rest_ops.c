@@ -74,13 +74,45 @@ int bridge_rest_docs(bridge_http *h, bridge_http_req *req, bridge_http_resp *res
         .links = links,
         .n_links = sizeof(links) / sizeof(links[0]),
     };
+    size_t n_ch = 0;
+    const asyncapi_channel *chs = asyncapi_doc_channels(h->opts.doc, &n_ch);
+    asyncapi_docs_channel_stats *stats = NULL;
+    char note[64];
+    int64_t head = 0;
     char *out = NULL;
     size_t len = 0;
     int rc;
 
     if (no_args(req, resp) < 0)
         return 0;
+    /* Each channel's live counts, from one read snapshot. */
+    if (n_ch) {
+        stats = calloc(n_ch, sizeof(*stats));
+        if (!stats)
+            return -1;
+    }
+    rc = store_reader_begin(h->reader);
+    if (rc == 0)
+        rc = store_read_heads(h->reader, &head, NULL);
+    for (size_t i = 0; rc == 0 && i < n_ch; i++) {
+        store_channel_counts cc = { 0 };
+
+        rc = store_read_channel_counts(h->reader, chs[i].id, &cc);
+        stats[i].channel_id = chs[i].id;
+        stats[i].events = (unsigned long long)cc.events;
+        stats[i].dead_letters = (unsigned long long)cc.dead_letters;
+    }
+    store_reader_end(h->reader);
+    if (rc < 0) {
+        free(stats);
+        return bridge_rest_store_error(h, resp, rc);
+    }
+    snprintf(note, sizeof(note), "as of event %lld", (long long)head);
+    o.stats = stats;
+    o.n_stats = n_ch;
+    o.stats_note = note;
     rc = asyncapi_docs_render(h->opts.doc, &o, &out, &len);
+    free(stats);
     if (rc != 0) {
         bridge_resp_error(resp, 500, "internal", "cannot render the docs", NULL);
         return 0;

@@ -87,6 +87,14 @@ if urls:
           "dead letters carry a reason kind: %r" % items[:1])
     status, body = get(base + "/docs")
     check(b"Greenhouse Sensor Fleet" in body, "/docs renders the fleet spec")
+    # the running bridge adds each channel's live counts, matching the REST API
+    status, chbody = get(base + "/api/v1/channels")
+    shown = {int(n) for n in re.findall(rb"(\d+) events, \d+ dead letters", body)}
+    tele = [c for c in json.loads(chbody)["items"] if c["id"] == "telemetry"]
+    check(re.search(rb"as of event \d+", body) is not None, "/docs says which event it reflects")
+    check(len(shown) >= 2 and max(shown) > 0, "/docs shows live counts: %r" % shown)
+    check(tele and tele[0]["counts"]["events"] >= max(shown or {0}),
+          "/docs counts are not ahead of /api/v1/channels")
 
 try:
     demo.communicate(timeout=60)
