@@ -14,7 +14,7 @@ CMAKE_FLAGS ?=
 PACKAGES = gcc make cmake pkg-config libc6-dev \
 	libpaho-mqtt-dev libwebsockets-dev libcjson-dev libyaml-dev \
 	libpcre2-dev libsqlite3-dev mosquitto \
-	python3 python3-paho-mqtt python3-websockets python3-jsonschema python3-yaml curl \
+	python3 python3-paho-mqtt python3-websockets python3-jsonschema python3-yaml curl openssl \
 	chromium
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
