@@ -3,7 +3,7 @@
 #   make        configure + build (build/, optimised)
 #   make test   deps + build + sanitizer build + the full ctest run
 #   make demo   a private mosquitto, the bridge on examples/ and a simulated fleet
-#   make bench  benchmarks (print figures, assert nothing)
+#   make bench  benchmarks (print figures, assert nothing; installs wrk)
 
 BUILD      ?= build
 BUILD_SAN  ?= build-asan
@@ -23,8 +23,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 all: build
 
+# Benchmarks also need a load generator for HTTP.
+BENCH_PACKAGES = wrk
+
 deps:
-	@missing=$$(for p in $(PACKAGES); do \
+	@missing=$$(for p in $(PACKAGES) $(EXTRA_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	done); \
 	if [ -n "$$missing" ]; then \
@@ -55,7 +58,9 @@ test: deps
 demo: deps build
 	@./examples/demo.sh $(BUILD)
 
-bench: deps build
+bench:
+	@$(MAKE) --no-print-directory deps EXTRA_PACKAGES="$(BENCH_PACKAGES)"
+	@$(MAKE) --no-print-directory build
 	@./bench/run.sh $(BUILD)
 
 clean:
