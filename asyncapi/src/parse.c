@@ -609,10 +609,21 @@ static int attach(ybuild *b, cJSON *v, const yaml_mark_t *m, unsigned vdepth)
                     return yerr(b, ASYNCAPI_ESYNTAX, m, "merge key '<<' needs mappings");
                 }
             }
-            while (v->child)
-                cJSON_AddItemToArray(f->merges, cJSON_DetachItemViaPointer(v, v->child));
-            cJSON_Delete(v);
-            return 0;
+            /*
+             * The sequence may carry an anchor ("<<: &s [*a, *b]") and its
+             * items may too: merge copies and keep v itself alive, since
+             * freeing it would leave those anchors dangling (found by
+             * fuzzing: tests/fuzz/regress/fuzz_parse/merge-seq-anchor-uaf.yaml).
+             */
+            for (cJSON *c = v->child; c; c = c->next) {
+                cJSON *d = cJSON_Duplicate(c, 1);
+                if (!d) {
+                    cJSON_Delete(v);
+                    return ASYNCAPI_ENOMEM;
+                }
+                cJSON_AddItemToArray(f->merges, d);
+            }
+            return graveyard_add(b, v);
         }
         cJSON_Delete(v);
         return yerr(b, ASYNCAPI_ESYNTAX, m, "merge key '<<' needs a mapping");
@@ -944,7 +955,12 @@ cJSON *asyncapi_parse_file(const char *path, const asyncapi_parse_limits *limits
     cJSON *root = NULL;
 
     limits_fill(&lim, limits);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /*
+     * O_NONBLOCK: opening a FIFO (a $ref can name any path) must not wait
+     * for a writer; regular files read the same with it (found while
+     * fuzzing the loader; test fuzz_regress__fifo_is_not_waited_for).
+     */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         asyncapi__diag_set(diag, path, 0, 0, NULL, "cannot open: %s", strerror(errno));
         e = ASYNCAPI_EIO;
