@@ -1110,11 +1110,21 @@ int asyncapi_schema__regex_match(const pcre2_code *re, const char *s, size_t len
             return ASYNCAPI_ENOMEM;
     }
     rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, *md, NULL);
+    /*
+     * The JIT's fixed 32 KiB stack runs out on long subjects with nested
+     * repeats ("^([ab]|c)*$" on 1,500 chars): that is no verdict, so ask
+     * the interpreter, which uses the heap (bounded by PCRE2's heap limit).
+     */
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+        rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, PCRE2_NO_JIT, *md, NULL);
     if (rc >= 0)
         return 1;
+    if (rc == PCRE2_ERROR_NOMATCH)
+        return 0;
     if (rc == PCRE2_ERROR_NOMEMORY)
         return ASYNCAPI_ENOMEM;
-    return 0;
+    /* match, depth or heap limit: undecided, never a silent "no match" */
+    return ASYNCAPI_ELIMIT;
 }
 
 static int check_regex(const char *s, size_t len)

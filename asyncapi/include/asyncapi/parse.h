@@ -27,12 +27,12 @@
 typedef struct asyncapi_parse_limits {
     size_t max_bytes;     /* input size, default 16 MiB */
     unsigned max_depth;   /* nesting of arrays/objects, default 256 */
-    size_t max_nodes;     /* nodes produced incl. alias expansion, default 4,000,000 */
+    size_t max_nodes;     /* nodes produced incl. alias expansion, default 1,000,000 */
 } asyncapi_parse_limits;
 
 #define ASYNCAPI_PARSE_MAX_BYTES_DEFAULT (16u * 1024 * 1024)
 #define ASYNCAPI_PARSE_MAX_DEPTH_DEFAULT 256u
-#define ASYNCAPI_PARSE_MAX_NODES_DEFAULT 4000000u
+#define ASYNCAPI_PARSE_MAX_NODES_DEFAULT 1000000u
 
 /*
  * Parses buf[0..len) as YAML or JSON (JSON is YAML, but text starting with

@@ -571,3 +571,28 @@ TEST(schema, deep_nesting_on_small_thread_stack)
         free(texts[i]);
     asyncapi_schema_free(s);
 }
+
+/* A long subject that overflows PCRE2's JIT stack still gets a verdict. */
+TEST(schema, pattern_beyond_jit_stack)
+{
+    cJSON *sch = cJSON_Parse("{\"type\":\"string\",\"pattern\":\"^([ab]|c)*$\"}");
+    asyncapi_schema *s = asyncapi_schema_compile(sch, NULL, NULL, 0, NULL);
+    size_t n = 20000;
+    char *buf = malloc(n + 3);
+    asyncapi_schema_result res;
+
+    ASSERT_NOT_NULL(s);
+    ASSERT_NOT_NULL(buf);
+    buf[0] = '"';
+    for (size_t i = 0; i < n; i++)
+        buf[1 + i] = "abc"[i % 3];
+    buf[n + 1] = '"';
+    buf[n + 2] = '\0';
+    ASSERT_EQ(asyncapi_schema_validate_json(s, buf, n + 2, NULL, NULL), 0);
+    buf[n] = 'x'; /* the last character breaks the pattern */
+    ASSERT_EQ(asyncapi_schema_validate_json(s, buf, n + 2, &res, NULL), 1);
+    ASSERT_STR_EQ(res.errors[0].keyword, "pattern");
+    free(buf);
+    asyncapi_schema_free(s);
+    cJSON_Delete(sch);
+}
