@@ -173,8 +173,9 @@ static int follow(rctx *c, asyncapi__file **f, const cJSON **node, char *canon,
             return 0;
         if (++*hops > REF_MAX_HOPS) {
             asyncapi__diag_set(c->diag, (*f)->path, 0, 0, canon,
-                               "$ref '%s' only loops (no value at the end of the chain)",
-                               r->valuestring);
+                               "$ref '%s' only loops, or chains through more than %d "
+                               "$refs (no value at the end of the chain)",
+                               r->valuestring, REF_MAX_HOPS);
             return ASYNCAPI_EREF;
         }
         rc = resolve_ref(c, *f, r->valuestring, f, node, canon, canon_size, hops);
