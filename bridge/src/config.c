@@ -639,6 +639,25 @@ int bridge_config_resolve(bridge_config *cfg, const asyncapi_doc *doc, char *err
                 return -1;
         }
     }
+    {
+        /* unreadable TLS files: a clear error now, not an opaque handshake failure later */
+        const struct {
+            const char *name;
+            const char *path;
+        } tls_files[] = {
+            { "tls-ca", cfg->tls_ca },
+            { "tls-cert", cfg->tls_cert },
+            { "tls-key", cfg->tls_key },
+        };
+
+        for (size_t i = 0; i < sizeof(tls_files) / sizeof(tls_files[0]); i++) {
+            if (tls_files[i].path != NULL && access(tls_files[i].path, R_OK) != 0) {
+                set_err(err, errsize, "--%s: cannot read '%s': %s", tls_files[i].name,
+                        tls_files[i].path, strerror(errno));
+                return -1;
+            }
+        }
+    }
     if (cfg->client_id == NULL) {
         char abs[PATH_MAX + 2], cwd[PATH_MAX], id[32];
 

@@ -61,6 +61,8 @@ struct bridge_mqtt_in {
     int failures;              /* consecutive failed attempts (logs the first only) */
     int was_connected;         /* a connection existed before (lost vs never made) */
     int cb_active;             /* handler calls in progress */
+    char tls_err[256];         /* last OpenSSL error of the current attempt ("" = none) */
+    char last_fail[300];       /* kind of the last logged connect failure (see fail_kind) */
 };
 
 static void set_err(char *err, size_t errsize, const char *fmt, ...)
@@ -169,7 +171,8 @@ static void on_connection_lost(void *context, char *cause)
         bridge_log_warn("mqtt connection to %s lost%s%s", m->uri, cause ? ": " : "",
                         cause ? cause : "");
         m->backoff = m->reconnect_min;
-        m->failures = 1; /* the loss was logged: retries stay quiet */
+        m->failures = 1; /* the loss was logged: retries stay quiet ... */
+        memcpy(m->last_fail, "net ", 5); /* ... unless they fail another way */
         schedule_retry(m);
     }
     pthread_mutex_unlock(&m->mu);
@@ -277,6 +280,7 @@ static void connected(bridge_mqtt_in *m, int version, int session_present)
     m->state = ST_CONNECTED;
     m->backoff = m->reconnect_min;
     m->failures = 0;
+    m->last_fail[0] = '\0';
     m->was_connected = 1;
     pthread_cond_broadcast(&m->cv);
     pthread_mutex_unlock(&m->mu);
@@ -296,11 +300,105 @@ static void on_connect3(void *context, MQTTAsync_successData *resp)
     connected(context, MQTTVERSION_3_1_1, resp->alt.connect.sessionPresent);
 }
 
+/*
+ * Paho's TLS error hook (Paho thread): keeps the last OpenSSL error line of
+ * this attempt, so a failed handshake says why ("certificate verify
+ * failed") instead of only "TCP/TLS connect failure".
+ */
+static int on_ssl_error(const char *str, size_t len, void *u)
+{
+    bridge_mqtt_in *m = u;
+    size_t n = len;
+    const char *p;
+
+    /*
+     * OpenSSL 3 lines are "thread:error:code:lib:func:reason:file:line:data";
+     * keep only the reason ("certificate verify failed") when it has that shape.
+     */
+    p = memchr(str, ':', len);
+    for (int field = 1; p != NULL && field < 5; field++)
+        p = memchr(p + 1, ':', len - (size_t)(p + 1 - str));
+    if (p != NULL) {
+        const char *end = memchr(p + 1, ':', len - (size_t)(p + 1 - str));
+
+        if (end != NULL && end > p + 1) {
+            str = p + 1;
+            n = (size_t)(end - str);
+        }
+    }
+    while (n > 0 && (str[n - 1] == '\n' || str[n - 1] == '\r'))
+        n--;
+    pthread_mutex_lock(&m->mu);
+    if (n >= sizeof(m->tls_err))
+        n = sizeof(m->tls_err) - 1;
+    memcpy(m->tls_err, str, n);
+    m->tls_err[n] = '\0';
+    pthread_mutex_unlock(&m->mu);
+    return 0;
+}
+
+/* The text of a refusing CONNACK: MQTT 5 reason code or 3.1.1 return code. */
+static const char *connack_text(int version, int code, int reason)
+{
+    static const char *const v3[] = {
+        NULL,
+        "unacceptable protocol version",
+        "client identifier rejected",
+        "server unavailable",
+        "bad user name or password",
+        "not authorized",
+    };
+
+    if (reason >= 0x80)
+        return MQTTReasonCode_toString((enum MQTTReasonCodes)reason);
+    if (version == MQTTVERSION_5 && code >= 0x80)
+        return MQTTReasonCode_toString((enum MQTTReasonCodes)code);
+    if (code >= 1 && code <= 5)
+        return v3[code];
+    return NULL;
+}
+
 static void connect_failed(bridge_mqtt_in *m, int code, int reason, const char *message)
 {
+    char cause[600], kind[300];
+    const char *refused;
+    int n;
+
     pthread_mutex_lock(&m->mu);
+    refused = connack_text(m->version, code, reason);
+    if (refused != NULL)
+        n = snprintf(cause, sizeof(cause), "refused by the broker: %s (MQTT %s, code %d)",
+                     refused, m->version == MQTTVERSION_5 ? "5" : "3.1.1",
+                     reason ? reason : code);
+    else if (m->tls_err[0])
+        n = snprintf(cause, sizeof(cause), "%s (code %d); tls: %s",
+                     message ? message : "no detail", code, m->tls_err);
+    else
+        n = snprintf(cause, sizeof(cause), "%s (code %d)%s", message ? message : "no detail",
+                     code,
+                     m->tls ? "; no tls error on our side: the broker closed the connection "
+                              "(does it require a client certificate, or not trust ours?)"
+                            : "");
+    if (n < 0 || (size_t)n >= sizeof(cause))
+        cause[sizeof(cause) - 1] = '\0'; /* a truncated cause is still useful */
+    /*
+     * The kind of failure decides whether to log: a refusal by its code, a
+     * TLS failure by its OpenSSL reason, everything else (refused or reset
+     * TCP, whose Paho text varies between attempts) as one kind.
+     */
+    if (refused != NULL)
+        n = snprintf(kind, sizeof(kind), "refused %d", reason ? reason : code);
+    else
+        n = snprintf(kind, sizeof(kind), "net %s", m->tls_err);
+    if (n < 0 || (size_t)n >= sizeof(kind))
+        kind[sizeof(kind) - 1] = '\0';
     if (m->version == MQTTVERSION_5 && m->want_version == BRIDGE_MQTT_AUTO &&
-        (reason == MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION || code == 1 ||
+        /*
+         * Paho 1.3.12 reports a refusing MQTT 5 CONNACK in code (reasonCode
+         * stays 0), so 0x84 is looked for in both; 1 is the 3.1.1 CONNACK.
+         */
+        (reason == MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION ||
+         code == MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION || code == 1 ||
          code == MQTTASYNC_WRONG_MQTT_VERSION)) {
         bridge_log_info("broker %s refused MQTT 5, falling back to 3.1.1", m->uri);
         m->recreate = 1;
@@ -310,14 +408,13 @@ static void connect_failed(bridge_mqtt_in *m, int code, int reason, const char *
         pthread_mutex_unlock(&m->mu);
         return;
     }
-    if (m->failures == 0)
-        bridge_log_warn("mqtt connect to %s failed: %s (code %d%s); retrying with backoff "
-                        "up to %ds",
-                        m->uri, message ? message : "no detail", code,
-                        reason ? ", reason set" : "", m->reconnect_max);
+    /* once per cause: a retry failing the same way stays quiet */
+    if (m->failures == 0 || strcmp(kind, m->last_fail) != 0)
+        bridge_log_warn("mqtt connect to %s failed: %s; retrying with backoff up to %ds",
+                        m->uri, cause, m->reconnect_max);
     else
-        bridge_log_debug("mqtt connect to %s failed again: %s", m->uri,
-                         message ? message : "no detail");
+        bridge_log_debug("mqtt connect to %s failed again: %s", m->uri, cause);
+    memcpy(m->last_fail, kind, sizeof(kind));
     m->failures++;
     schedule_retry(m);
     pthread_mutex_unlock(&m->mu);
@@ -383,6 +480,8 @@ static void start_connect(bridge_mqtt_in *m)
         ssl.privateKey = m->tls_key;
         ssl.enableServerCertAuth = 1;
         ssl.verify = 1;
+        ssl.ssl_error_cb = on_ssl_error;
+        ssl.ssl_error_context = m;
         o->ssl = &ssl;
     }
     if (m->version == MQTTVERSION_5) {
@@ -435,6 +534,7 @@ static void *conn_main(void *arg)
                 }
             }
             m->state = ST_CONNECTING;
+            m->tls_err[0] = '\0';
             pthread_mutex_unlock(&m->mu);
             start_connect(m);
             pthread_mutex_lock(&m->mu);
@@ -509,7 +609,20 @@ bridge_mqtt_in *bridge_mqtt_in_new(const bridge_config *cfg, const bridge_mqtt_s
         } else {
             memcpy(m->filters[i], subs[i].filter, n);
         }
-        m->qos[i] = subs[i].qos < 0 ? 1 : subs[i].qos > 2 ? 2 : subs[i].qos;
+        /*
+         * At most QoS 1. Paho C 1.3.12 (MQTTProtocol_handlePubrels) sends the
+         * PUBCOMP of an inbound QoS 2 message *before* calling messageArrived;
+         * a crash while the handler commits loses the message (the broker is
+         * done with it and never sends the PUBREL that would make Paho
+         * deliver its persisted copy: 07-mqtt-qos2.py lost messages so).
+         * A QoS 1 subscription is acknowledged after the handler, and the
+         * store's dedupe turns the redeliveries into exactly once.
+         */
+        m->qos[i] = subs[i].qos < 0 ? 1 : subs[i].qos > 1 ? 1 : subs[i].qos;
+        if (subs[i].qos > 1)
+            bridge_log_info("'%s': the spec asks for qos %d; subscribing with qos 1 (acknowledged "
+                            "after the commit; the store's dedupe makes it exactly once)",
+                            subs[i].filter, subs[i].qos);
         m->sub_opts[i] = (MQTTSubscribe_options)MQTTSubscribe_options_initializer;
     }
     if (mkdir(m->persist_dir, 0700) != 0 && errno != EEXIST) {

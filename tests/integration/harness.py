@@ -246,9 +246,12 @@ def run_cli(*args, timeout=60):
 class Publisher:
     """A python paho client publishing with QoS 1 and waiting for PUBACKs."""
 
-    def __init__(self, port, client_id=None, inflight=200, clean=True):
+    def __init__(self, port, client_id=None, inflight=200, clean=True, auth=None):
+        """auth: optional (username, password) for a broker without anonymous access."""
         self.client = mqtt.Client(client_id=client_id or f"pub-{os.getpid()}-{time.time_ns()}",
                                   clean_session=clean, protocol=mqtt.MQTTv311)
+        if auth is not None:
+            self.client.username_pw_set(auth[0], auth[1])
         self.client.max_inflight_messages_set(inflight)
         self.client.max_queued_messages_set(0)
         self.connected = threading.Event()
