@@ -32,6 +32,30 @@ void asyncapi__diag_set(asyncapi_diag *diag, const char *file, int line, int col
                         const char *pointer, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/*
+ * Percent-decodes s[0..n) ("%2F" -> '/'; a '%' not followed by two hex
+ * digits stays as it is) into a new string in *out (caller frees).
+ * Returns 0, EINVAL if it would decode to a NUL byte ("%00": a C string
+ * would silently end there), ENOMEM. *out is NULL on failure.
+ */
+int asyncapi__pct_decode(const char *s, size_t n, char **out);
+
+/*
+ * Decodes the JSON pointer token starting at *p (up to the next '/' or the
+ * end; "~0" -> '~', "~1" -> '/') into tok[0..size), NUL-terminated, and
+ * advances *p to the '/' or NUL after it.
+ * Returns the token length, or -1 for a '~' not followed by 0 or 1 or a
+ * token that does not fit (tok and *p are then unspecified).
+ */
+long asyncapi__pointer_token(const char **p, char *tok, size_t size);
+
+/*
+ * The child of node named by a decoded pointer token: an object member, or
+ * an array element when tok is a canonical index ("0", "12"; no sign, no
+ * leading zero, fewer than 10 digits). NULL if there is none.
+ */
+const cJSON *asyncapi__pointer_child(const cJSON *node, const char *tok, size_t n);
+
 /* Appends one escaped JSON pointer token to buf; returns 0 or ELIMIT. */
 int asyncapi__pointer_append(char *buf, size_t size, const char *token);
 

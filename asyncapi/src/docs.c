@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asyncapi_int.h"
 #include "docs_int.h"
 
 static int fill_anchors(asyncapi__docs_ctx *ctx, const char ***out, size_t n, const char *kind,
@@ -119,32 +120,6 @@ const char *asyncapi__docs_channel_anchor(const asyncapi__docs_ctx *ctx, const a
     return NULL;
 }
 
-/* Decodes one JSON pointer token (~1 -> /, ~0 -> ~) into buf; 0 if it does not fit. */
-static int decode_token(const char *t, char *buf, size_t size)
-{
-    size_t n = 0;
-
-    for (; *t; t++) {
-        char c = *t;
-        if (c == '/')
-            return 0;
-        if (c == '~') {
-            if (t[1] == '1')
-                c = '/';
-            else if (t[1] == '0')
-                c = '~';
-            else
-                return 0;
-            t++;
-        }
-        if (n + 1 >= size)
-            return 0;
-        buf[n++] = c;
-    }
-    buf[n] = '\0';
-    return 1;
-}
-
 const char *asyncapi__docs_schema_anchor_ref(const asyncapi__docs_ctx *ctx, const char *ref)
 {
     static const char prefix[] = "#/components/schemas/";
@@ -154,7 +129,8 @@ const char *asyncapi__docs_schema_anchor_ref(const asyncapi__docs_ctx *ctx, cons
 
     if (ref == NULL || ctx->a_schema == NULL || strncmp(ref, prefix, sizeof(prefix) - 1) != 0)
         return NULL;
-    if (!decode_token(ref + sizeof(prefix) - 1, name, sizeof(name)))
+    ref += sizeof(prefix) - 1;
+    if (asyncapi__pointer_token(&ref, name, sizeof(name)) < 0 || *ref != '\0')
         return NULL;
     cJSON_ArrayForEach(e, ctx->comp_schemas) {
         if (strcmp(e->string, name) == 0)

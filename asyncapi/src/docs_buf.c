@@ -156,6 +156,32 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 
 static const char replacement[] = "\xEF\xBF\xBD";
 
+/*
+ * Copies the character at p[0..n) (n >= 1) that needs no escaping: a
+ * control byte or broken UTF-8 becomes U+FFFD, valid UTF-8 and ASCII are
+ * copied. Returns the bytes consumed (>= 1).
+ */
+static size_t put_text_char(asyncapi__dbuf *b, const unsigned char *p, size_t n)
+{
+    size_t l;
+
+    if (p[0] < 0x20 || p[0] == 0x7F) {
+        asyncapi__dbuf_puts(b, replacement);
+        return 1;
+    }
+    if (p[0] < 0x80) {
+        asyncapi__dbuf_putc(b, (char)p[0]);
+        return 1;
+    }
+    l = utf8_len(p, n);
+    if (l == 0) {
+        asyncapi__dbuf_puts(b, replacement);
+        return 1;
+    }
+    asyncapi__dbuf_putn(b, (const char *)p, l);
+    return l;
+}
+
 void asyncapi__html_escn(asyncapi__dbuf *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -224,19 +250,7 @@ void asyncapi__md_esc(asyncapi__dbuf *b, const char *s)
             asyncapi__dbuf_putc(b, (char)p[i]);
             break;
         default:
-            if (p[i] < 0x20 || p[i] == 0x7F) {
-                asyncapi__dbuf_puts(b, replacement);
-            } else if (p[i] >= 0x80) {
-                l = utf8_len(p + i, n - i);
-                if (l == 0) {
-                    asyncapi__dbuf_puts(b, replacement);
-                    l = 1;
-                } else {
-                    asyncapi__dbuf_putn(b, s + i, l);
-                }
-            } else {
-                asyncapi__dbuf_putc(b, (char)p[i]);
-            }
+            l = put_text_char(b, p + i, n - i);
         }
     }
 }
@@ -296,19 +310,10 @@ void asyncapi__md_passthrough(asyncapi__dbuf *b, const char *md)
             /* inside a fence: copied, only broken UTF-8/controls replaced */
             for (; i < eol; i += l) {
                 l = 1;
-                if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\r') || p[i] == 0x7F) {
-                    asyncapi__dbuf_puts(b, replacement);
-                } else if (p[i] >= 0x80) {
-                    l = utf8_len(p + i, n - i);
-                    if (l == 0) {
-                        asyncapi__dbuf_puts(b, replacement);
-                        l = 1;
-                    } else {
-                        asyncapi__dbuf_putn(b, md + i, l);
-                    }
-                } else {
+                if (p[i] == '\t' || p[i] == '\r')
                     asyncapi__dbuf_putc(b, (char)p[i]);
-                }
+                else
+                    l = put_text_char(b, p + i, n - i);
             }
             asyncapi__dbuf_putc(b, '\n');
             i = eol + 1;
@@ -335,18 +340,10 @@ void asyncapi__md_passthrough(asyncapi__dbuf *b, const char *md)
                 asyncapi__dbuf_puts(b, "&lt;");
             } else if (p[i] == '&') {
                 asyncapi__dbuf_puts(b, "&amp;");
-            } else if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\r') || p[i] == 0x7F) {
-                asyncapi__dbuf_puts(b, replacement);
-            } else if (p[i] >= 0x80) {
-                l = utf8_len(p + i, n - i);
-                if (l == 0) {
-                    asyncapi__dbuf_puts(b, replacement);
-                    l = 1;
-                } else {
-                    asyncapi__dbuf_putn(b, md + i, l);
-                }
-            } else {
+            } else if (p[i] == '\t' || p[i] == '\r') {
                 asyncapi__dbuf_putc(b, (char)p[i]);
+            } else {
+                l = put_text_char(b, p + i, n - i);
             }
         }
         if (eol < n)

@@ -24,6 +24,7 @@ typedef struct parser {
     asyncapi_json_arena *arena;/* NULL = cJSON heap */
     unsigned max_depth;        /* nesting bound */
     unsigned depth;            /* current nesting */
+    unsigned flags;            /* enum asyncapi_json__flags */
     const char *msg;           /* failure reason (static) */
     int err;                   /* failure code */
 } parser;
@@ -514,7 +515,8 @@ static int parse_object(parser *ps, cJSON *obj)
         rc = fail(ps, ASYNCAPI_ESYNTAX, "',' or '}' expected in object");
         goto out;
     }
-    rc = check_dups(ps, keys, n_keys);
+    if (!(ps->flags & ASYNCAPI_JSON__DUP_KEYS_OK))
+        rc = check_dups(ps, keys, n_keys);
 out:
     if (keys != small)
         free(keys);
@@ -610,12 +612,20 @@ int asyncapi_json__parse(const char *buf, size_t len, asyncapi_json_arena *arena
                          unsigned max_depth, cJSON **out, size_t *err_off,
                          const char **err_msg)
 {
+    return asyncapi_json__parse_flags(buf, len, arena, max_depth, 0, out, err_off, err_msg);
+}
+
+int asyncapi_json__parse_flags(const char *buf, size_t len, asyncapi_json_arena *arena,
+                               unsigned max_depth, unsigned flags, cJSON **out,
+                               size_t *err_off, const char **err_msg)
+{
     parser ps = {
         .p = (const unsigned char *)buf,
         .start = (const unsigned char *)buf,
         .end = (const unsigned char *)buf + len,
         .arena = arena,
         .max_depth = max_depth,
+        .flags = flags,
     };
     cJSON *root;
     int rc;

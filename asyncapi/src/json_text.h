@@ -41,4 +41,13 @@ int asyncapi_json__parse(const char *buf, size_t len, asyncapi_json_arena *arena
                          unsigned max_depth, cJSON **out, size_t *err_off,
                          const char **err_msg);
 
+enum asyncapi_json__flags {
+    ASYNCAPI_JSON__DUP_KEYS_OK = 1 << 0, /* keep duplicate keys (the caller reports them) */
+};
+
+/* As asyncapi_json__parse, with flags (enum asyncapi_json__flags). */
+int asyncapi_json__parse_flags(const char *buf, size_t len, asyncapi_json_arena *arena,
+                               unsigned max_depth, unsigned flags, cJSON **out,
+                               size_t *err_off, const char **err_msg);
+
 #endif

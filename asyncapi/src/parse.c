@@ -21,6 +21,7 @@
 #include <yaml.h>
 
 #include "asyncapi_int.h"
+#include "json_text.h"
 
 /* ---- small shared helpers ---- */
 
@@ -42,6 +43,76 @@ void asyncapi__diag_set(asyncapi_diag *diag, const char *file, int line, int col
     /* truncation of a diagnostic is acceptable (documented in error.h) */
     vsnprintf(diag->message, sizeof(diag->message), fmt, ap);
     va_end(ap);
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int asyncapi__pct_decode(const char *s, size_t n, char **out)
+{
+    char *r = malloc(n + 1), *o = r;
+
+    *out = NULL;
+    if (!r)
+        return ASYNCAPI_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        int h, l;
+
+        if (s[i] == '%' && i + 2 < n && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
+            (l = hexval((unsigned char)s[i + 2])) >= 0) {
+            if (h == 0 && l == 0) {
+                free(r);
+                return ASYNCAPI_EINVAL;
+            }
+            *o++ = (char)(h << 4 | l);
+            i += 2;
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    *out = r;
+    return 0;
+}
+
+long asyncapi__pointer_token(const char **p, char *tok, size_t size)
+{
+    const char *q = *p;
+    size_t n = 0;
+
+    while (*q && *q != '/') {
+        char ch = *q++;
+
+        if (ch == '~') {
+            if (*q != '0' && *q != '1')
+                return -1;
+            ch = *q++ == '0' ? '~' : '/';
+        }
+        if (n + 1 >= size)
+            return -1;
+        tok[n++] = ch;
+    }
+    tok[n] = '\0';
+    *p = q;
+    return (long)n;
+}
+
+const cJSON *asyncapi__pointer_child(const cJSON *node, const char *tok, size_t n)
+{
+    if (cJSON_IsObject(node))
+        return cJSON_GetObjectItemCaseSensitive(node, tok);
+    if (cJSON_IsArray(node) && n > 0 && n < 10 && strspn(tok, "0123456789") == n &&
+        (n == 1 || tok[0] != '0'))
+        return cJSON_GetArrayItem(node, atoi(tok));
+    return NULL;
 }
 
 int asyncapi__pointer_append(char *buf, size_t size, const char *token)
@@ -265,7 +336,7 @@ static int json_depth_scan(const char *buf, size_t len, unsigned max_depth, size
 static cJSON *parse_json(const char *buf, size_t len, const char *name,
                          const asyncapi_parse_limits *lim, int *err, asyncapi_diag *diag)
 {
-    const char *end = NULL;
+    const char *msg = NULL;
     size_t where = 0, nodes = 0;
     int line, col, rc;
     cJSON *root;
@@ -276,25 +347,24 @@ static cJSON *parse_json(const char *buf, size_t len, const char *name,
         *err = ASYNCAPI_ELIMIT;
         return NULL;
     }
-    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-    if (!root) {
-        size_t off = end && end >= buf && end <= buf + len ? (size_t)(end - buf) : 0;
-        offset_to_linecol(buf, len, off, &line, &col);
-        asyncapi__diag_set(diag, name, line, col, NULL, "invalid JSON");
-        *err = ASYNCAPI_ESYNTAX;
-        return NULL;
-    }
-    /* trailing garbage after the value */
-    for (size_t off = (size_t)(end - buf); off < len; off++) {
-        char c = buf[off];
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-            continue;
-        if (c == '\0' && off + 1 == len)
-            break;
-        offset_to_linecol(buf, len, off, &line, &col);
-        asyncapi__diag_set(diag, name, line, col, NULL, "unexpected text after the JSON value");
-        cJSON_Delete(root);
-        *err = ASYNCAPI_ESYNTAX;
+    /*
+     * json_text rather than cJSON_Parse*: those write cJSON's process-wide
+     * error pointer, a data race when two threads parse. Duplicate keys are
+     * left to json_check, which names the key.
+     */
+    if (len > 0 && buf[len - 1] == '\0')
+        len--; /* a buffer that counts its terminating NUL */
+    rc = asyncapi_json__parse_flags(buf, len, NULL, lim->max_depth, ASYNCAPI_JSON__DUP_KEYS_OK,
+                                    &root, &where, &msg);
+    if (rc) {
+        offset_to_linecol(buf, len, where, &line, &col);
+        if (rc == ASYNCAPI_ESYNTAX)
+            asyncapi__diag_set(diag, name, line, col, NULL, "invalid JSON: %s", msg);
+        else if (rc == ASYNCAPI_ELIMIT)
+            asyncapi__diag_set(diag, name, line, col, NULL, "nesting deeper than %u", lim->max_depth);
+        else
+            asyncapi__diag_set(diag, name, 0, 0, NULL, "out of memory");
+        *err = rc;
         return NULL;
     }
     rc = json_check(root, 0, &nodes, lim, name, diag);
@@ -304,6 +374,18 @@ static cJSON *parse_json(const char *buf, size_t len, const char *name,
         return NULL;
     }
     return root;
+}
+
+int asyncapi_json_parse(const char *buf, size_t len, unsigned max_depth, cJSON **out)
+{
+    if (!out)
+        return ASYNCAPI_EINVAL;
+    *out = NULL;
+    if (!buf && len)
+        return ASYNCAPI_EINVAL;
+    return asyncapi_json__parse(buf ? buf : "", len, NULL,
+                                max_depth ? max_depth : ASYNCAPI_PARSE_MAX_DEPTH_DEFAULT, out,
+                                NULL, NULL);
 }
 
 /* ---- YAML ---- */

@@ -32,44 +32,6 @@ typedef struct rctx {
 
 /* ---- strings, paths ---- */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes s[0..n) into a new string; NULL on ENOMEM or a NUL byte. */
-static char *pct_decode(const char *s, size_t n)
-{
-    char *out = malloc(n + 1), *o = out;
-
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        int h, l;
-        if (s[i] == '%' && i + 2 < n &&
-            (h = hexval((unsigned char)s[i + 1])) >= 0 &&
-            (l = hexval((unsigned char)s[i + 2])) >= 0) {
-            char c = (char)(h * 16 + l);
-            if (c == '\0') {
-                free(out);
-                return NULL;
-            }
-            *o++ = c;
-            i += 2;
-        } else {
-            *o++ = s[i];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 /* "file://" + path, percent-encoding what a URI path may not hold. */
 static char *path_to_uri(const char *path)
 {
@@ -206,28 +168,15 @@ static int walk_pointer(rctx *c, const asyncapi__file *from, asyncapi__file *f,
         return ASYNCAPI_EREF;
     }
     while (*p) {
-        size_t n = 0;
-        const cJSON *child = NULL;
+        const cJSON *child;
+        long n;
+
         p++; /* the '/' */
-        while (*p && *p != '/') {
-            char ch = *p++;
-            if (ch == '~' && (*p == '0' || *p == '1'))
-                ch = *p++ == '0' ? '~' : '/';
-            else if (ch == '~')
-                goto bad;
-            if (n + 1 >= sizeof(token))
-                goto bad;
-            token[n++] = ch;
-        }
-        token[n] = '\0';
+        if ((n = asyncapi__pointer_token(&p, token, sizeof(token))) < 0)
+            goto bad;
         if ((rc = follow(c, &f, &node, canon, canon_size, hops)))
             return rc;
-        if (cJSON_IsObject(node)) {
-            child = cJSON_GetObjectItemCaseSensitive(node, token);
-        } else if (cJSON_IsArray(node) && n > 0 && n < 10 && strspn(token, "0123456789") == n &&
-                   (n == 1 || token[0] != '0')) {
-            child = cJSON_GetArrayItem(node, atoi(token));
-        }
+        child = asyncapi__pointer_child(node, token, (size_t)n);
         if (!child) {
             asyncapi__diag_set(c->diag, from->path, 0, 0, c->rawptr, "$ref '%s' not found", ref);
             return ASYNCAPI_EREF;
@@ -261,13 +210,16 @@ static int resolve_ref(rctx *c, asyncapi__file *f, const char *ref, asyncapi__fi
     if (has_scheme(ref) && strncmp(ref, "file:", 5) != 0)
         return REF_NOT_FOLLOWED;
     if (plen > 0) {
-        char *rel = pct_decode(ref, plen), *full = NULL;
-        const char *p = rel;
-        int err = 0;
-        if (!rel) {
+        char *rel, *full = NULL;
+        const char *p;
+        int err = asyncapi__pct_decode(ref, plen, &rel);
+        if (err == ASYNCAPI_ENOMEM)
+            return err;
+        if (err) {
             asyncapi__diag_set(c->diag, f->path, 0, 0, c->rawptr, "$ref '%s': bad file part", ref);
             return ASYNCAPI_EREF;
         }
+        p = rel;
         if (strncmp(p, "file://", 7) == 0)
             p += 7;
         else if (strncmp(p, "file:", 5) == 0)
@@ -299,8 +251,10 @@ static int resolve_ref(rctx *c, asyncapi__file *f, const char *ref, asyncapi__fi
         free(full);
     }
     if (hash) {
-        frag = pct_decode(hash + 1, strlen(hash + 1));
-        if (!frag) {
+        rc = asyncapi__pct_decode(hash + 1, strlen(hash + 1), &frag);
+        if (rc == ASYNCAPI_ENOMEM)
+            return rc;
+        if (rc) {
             asyncapi__diag_set(c->diag, f->path, 0, 0, c->rawptr, "$ref '%s': bad fragment", ref);
             return ASYNCAPI_EREF;
         }

@@ -33,7 +33,6 @@ typedef struct vctx {
     unsigned depth;              /* instance nesting of the current value */
     unsigned calls;              /* nested evaluation calls */
     size_t plen;                 /* length of ptr */
-    int ptr_trunc;               /* ptr overflowed (pointer is truncated) */
     char ptr[PTR_MAX];           /* JSON pointer of the current value (collect mode) */
 } vctx;
 
@@ -121,6 +120,36 @@ static void copy_trunc(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
+/*
+ * Drops the bytes of incomplete UTF-8 sequences from s, in place. Texts are
+ * cut by byte count (copy_trunc at the tail, "%.100s" in the middle of a
+ * message), which can split a character; the errors end up in JSON
+ * (dead-letter reasons, HTTP bodies) that must stay valid UTF-8.
+ */
+static void utf8_drop_broken(char *s)
+{
+    unsigned char *r = (unsigned char *)s, *w = r;
+
+    while (*r) {
+        unsigned char c = *r;
+        size_t need = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0, k = 1;
+
+        if (need == 0) { /* a continuation byte without its lead */
+            r++;
+            continue;
+        }
+        while (k < need && (r[k] & 0xC0) == 0x80)
+            k++;
+        if (k == need) {
+            if (w != r)
+                memmove(w, r, k);
+            w += k;
+        }
+        r += k;
+    }
+    *w = '\0';
+}
+
 /* Records one failure (collect mode); returns 1 ("invalid"). */
 static int report(vctx *c, const sc_node *s, const char *kw, const char *fmt, ...)
 {
@@ -142,6 +171,9 @@ static int report(vctx *c, const sc_node *s, const char *kw, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof(e->message), fmt, ap);
     va_end(ap);
+    utf8_drop_broken(e->pointer);
+    utf8_drop_broken(e->schema_path);
+    utf8_drop_broken(e->message);
     return 1;
 }
 
@@ -150,19 +182,15 @@ static void ptr_push(vctx *c, const char *tok)
 {
     size_t n = c->plen;
 
-    if (n + 1 >= PTR_MAX) {
-        c->ptr_trunc = 1;
-        return;
-    }
+    if (n + 1 >= PTR_MAX)
+        return; /* the pointer stays truncated (documented: texts may be cut) */
     c->ptr[n++] = '/';
     for (const char *t = tok; *t; t++) {
         const char *rep = *t == '~' ? "~0" : *t == '/' ? "~1" : NULL;
         size_t k = rep ? 2 : 1;
 
-        if (n + k >= PTR_MAX) {
-            c->ptr_trunc = 1;
+        if (n + k >= PTR_MAX)
             break;
-        }
         if (rep) {
             c->ptr[n++] = rep[0];
             c->ptr[n++] = rep[1];
@@ -980,7 +1008,6 @@ int asyncapi_schema_validate(const asyncapi_schema *schema, const cJSON *instanc
     c.depth = 0;
     c.calls = 0;
     c.plen = 0;
-    c.ptr_trunc = 0;
     c.ptr[0] = '\0';
     rc = eval(&c, schema->root, instance);
     pcre2_match_data_free(c.md);
@@ -1030,9 +1057,11 @@ int asyncapi_schema_validate_json(const asyncapi_schema *schema, const char *buf
         return rc;
     }
     rc = asyncapi_schema_validate(schema, root, result);
-    if (out)
-        *out = root;
-    else
+    if (!out)
         asyncapi_json__arena_release(&arena);
+    else if (rc < 0)
+        cJSON_Delete(root); /* ELIMIT/ENOMEM: out-parameters are written only on 0 or 1 */
+    else
+        *out = root;
     return rc;
 }

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asyncapi_int.h"
+#include "json_text.h"
+
 #define DEFAULT_BASE "urn:asyncbridge:root"
 #define META_URI "http://json-schema.org/draft-07/schema"
 
@@ -554,8 +557,14 @@ static const cJSON *load_doc(cc *c, const char *uri)
     if (d)
         return d;
     if (strcmp(uri, META_URI) == 0 && !c->meta) {
-        c->meta = cJSON_Parse(asyncapi_schema__draft07_meta);
-        if (!c->meta) {
+        /*
+         * json_text, not cJSON_Parse: cJSON_Parse writes cJSON's global
+         * error pointer, a data race when threads compile at once (schema.h
+         * promises compile on any thread)
+         */
+        if (asyncapi_json__parse(asyncapi_schema__draft07_meta,
+                                 strlen(asyncapi_schema__draft07_meta), NULL,
+                                 SC_MAX_SCHEMA_DEPTH, &c->meta, NULL, NULL) != 0) {
             nomem(c);
             return NULL;
         }
@@ -571,35 +580,6 @@ static const cJSON *load_doc(cc *c, const char *uri)
     return d;
 }
 
-/* Percent-decodes s[0..n) into a new string. */
-static char *pct_decode(const char *s, size_t n)
-{
-    char *r = malloc(n + 1), *o = r;
-
-    if (!r)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        int hi, lo;
-
-        if (s[i] == '%' && i + 2 < n) {
-            char a = s[i + 1], b = s[i + 2];
-
-            hi = (a >= '0' && a <= '9') ? a - '0' : (a >= 'a' && a <= 'f') ? a - 'a' + 10
-               : (a >= 'A' && a <= 'F') ? a - 'A' + 10 : -1;
-            lo = (b >= '0' && b <= '9') ? b - '0' : (b >= 'a' && b <= 'f') ? b - 'a' + 10
-               : (b >= 'A' && b <= 'F') ? b - 'A' + 10 : -1;
-            if (hi >= 0 && lo >= 0) {
-                *o++ = (char)(hi << 4 | lo);
-                i += 2;
-                continue;
-            }
-        }
-        *o++ = s[i];
-    }
-    *o = '\0';
-    return r;
-}
-
 /* Evaluates a JSON pointer (already percent-decoded) on doc; NULL if absent. */
 static const cJSON *pointer_eval(const cJSON *doc, const char *ptr)
 {
@@ -607,46 +587,15 @@ static const cJSON *pointer_eval(const cJSON *doc, const char *ptr)
     const char *p = ptr;
     char tok[512];
 
-    if (*p == '\0')
-        return doc;
-    if (*p != '/')
+    if (*p != '\0' && *p != '/')
         return NULL;
     while (*p == '/' && cur) {
-        size_t n = 0;
+        long n;
 
         p++;
-        while (*p && *p != '/') {
-            char ch = *p++;
-
-            if (ch == '~') {
-                if (*p == '0')
-                    ch = '~';
-                else if (*p == '1')
-                    ch = '/';
-                else
-                    return NULL;
-                p++;
-            }
-            if (n + 1 >= sizeof(tok))
-                return NULL;
-            tok[n++] = ch;
-        }
-        tok[n] = '\0';
-        if (cJSON_IsArray(cur)) {
-            char *end;
-            long idx;
-
-            if (n == 0 || (n > 1 && tok[0] == '0'))
-                return NULL;
-            idx = strtol(tok, &end, 10);
-            if (*end || idx < 0)
-                return NULL;
-            cur = cJSON_GetArrayItem(cur, (int)idx);
-        } else if (cJSON_IsObject(cur)) {
-            cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
-        } else {
+        if ((n = asyncapi__pointer_token(&p, tok, sizeof(tok))) < 0)
             return NULL;
-        }
+        cur = asyncapi__pointer_child(cur, tok, (size_t)n);
     }
     return cur;
 }
@@ -1253,12 +1202,13 @@ static int resolve_pending(cc *c, sc_node *n)
     } else {
         d = load_doc(c, doc);
         if (d) {
-            dec = pct_decode(frag ? frag : "", frag ? strlen(frag) : 0);
-            if (!dec) {
+            rc = asyncapi__pct_decode(frag ? frag : "", frag ? strlen(frag) : 0, &dec);
+            if (rc == ASYNCAPI_ENOMEM) {
                 rc = nomem(c);
                 goto out;
             }
-            t = pointer_eval(d, dec);
+            t = rc ? NULL : pointer_eval(d, dec); /* "%00": resolves to nothing */
+            rc = 0;
         }
     }
     if (c->err) {

@@ -21,7 +21,7 @@ enum sim_errno {
     SIM_OK = 0,
     SIM_ENOMEM = -1,       /* allocation failed */
     SIM_EUNSUPPORTED = -2, /* regex construct the generator does not handle */
-    SIM_ELIMIT = -3,       /* output buffer too small, depth bound reached */
+    SIM_ELIMIT = -3,       /* output buffer too small, depth or work bound reached */
     SIM_EINVAL = -4,       /* bad argument / no way to do what was asked */
 };
 
@@ -101,7 +101,9 @@ int sim_gen_invalidate(const asyncapi_message *msg, const cJSON *payload,
  * literals, escapes \d \w \s \D \W \S, classes [a-z] [^...], '.', groups
  * with '|', quantifiers * + ? {n} {n,} {n,m}, anchors ^ $) into buf.
  * Returns the length written (NUL-terminated), SIM_EUNSUPPORTED
- * (backreferences, lookaround, \b, \p{..}), SIM_ELIMIT (buf too small).
+ * (backreferences, lookaround, \b, \p{..}), SIM_ELIMIT (buf too small,
+ * groups nested deeper than 32, or more than 200,000 atoms visited: nested
+ * repeats multiply), SIM_EINVAL (pattern/buf NULL, size 0).
  */
 int sim_regex_gen(const char *pattern, sim_rng *rng, char *buf, size_t size);
 

@@ -13,12 +13,20 @@
 
 #define REGEX_MAX_REPEAT 3 /* extra repetitions for *, + and {n,} */
 #define REGEX_MAX_DEPTH 32 /* group nesting */
+/*
+ * Atoms visited per generated string. Repeats of nested groups multiply
+ * ("((a{0})+)+..." visits about 2.5^depth atoms while emitting nothing, so
+ * the output bound never stops it): past this budget the pattern is
+ * SIM_ELIMIT and the caller falls back to retries.
+ */
+#define REGEX_MAX_STEPS 200000
 
 typedef struct regex_out {
     char *buf;   /* output */
     size_t size; /* capacity incl. NUL */
     size_t len;  /* bytes written */
     sim_rng *rng;
+    unsigned long steps; /* atoms visited so far, at most REGEX_MAX_STEPS */
     int err;     /* first error (SIM_E*), 0 if none */
 } regex_out;
 
@@ -208,6 +216,11 @@ static const char *gen_alt(regex_out *o, const char *p, int depth, int emit);
 static const char *gen_atom(regex_out *o, const char *p, int depth, int emit)
 {
     regex_set s = {{0, 0}};
+
+    if (++o->steps > REGEX_MAX_STEPS) {
+        o->err = SIM_ELIMIT;
+        return NULL;
+    }
     switch (*p) {
     case '\0': case '|': case ')':
         return NULL;

@@ -255,18 +255,18 @@ static void json_escape(char *buf, size_t *pos, const char *s, size_t len)
     *pos = j;
 }
 
-/* Builds {"name":"value",...} from router slices; caller frees. */
+/*
+ * Builds {"name":"value",...} from router slices; caller frees; NULL on
+ * ENOMEM. The caller has bounded n, every name (STORE_MAX_NAME) and value
+ * (STORE_MAX_TOPIC), so cap cannot overflow.
+ */
 static char *params_to_json(const asyncapi_route_param *p, size_t n)
 {
     size_t cap = 3, pos = 0;
     char *buf;
 
-    for (size_t i = 0; i < n; i++) {
-        size_t nl = p[i].name ? strlen(p[i].name) : 0;
-        if (nl > STORE_MAX_NAME || p[i].len > STORE_MAX_TOPIC)
-            return NULL;
-        cap += 6 * (nl + p[i].len) + 6;
-    }
+    for (size_t i = 0; i < n; i++)
+        cap += 6 * ((p[i].name ? strlen(p[i].name) : 0) + p[i].len) + 6;
     buf = malloc(cap);
     if (!buf)
         return NULL;
@@ -363,6 +363,10 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq)
     if (!params) {
         if (ev->n_params > ASYNCAPI_ROUTE_MAX_PARAMS)
             return store__error(s, STORE_EINVAL, "too many params");
+        for (size_t i = 0; i < ev->n_params; i++)
+            if ((ev->params[i].name && strnlen(ev->params[i].name, STORE_MAX_NAME + 1) > STORE_MAX_NAME) ||
+                ev->params[i].len > STORE_MAX_TOPIC || (!ev->params[i].value && ev->params[i].len))
+                return store__error(s, STORE_EINVAL, "param %zu is too long", i);
         params_buf = params_to_json(ev->params, ev->n_params);
         if (!params_buf)
             return store__error(s, STORE_ENOMEM, "cannot build params json");

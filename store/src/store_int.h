@@ -179,6 +179,11 @@ void store__ckpt_stop(store *s);
 /* Deepest container nesting store__json_valid accepts (SQLite's json_valid: 2000). */
 #define STORE__JSON_MAX_DEPTH 2000
 /*
+ * Deepest nesting the projector parses a payload to (cJSON's own limit, which
+ * it used before): deeper payloads fold without fields, as they always did.
+ */
+#define STORE__FOLD_JSON_DEPTH 1000
+/*
  * 1 if text[0..len) is one valid JSON value (store_json.c for the exact
  * grammar), else 0. No allocation; any thread.
  */

@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "asyncapi/parse.h"
 #include "devices/devices.h"
 
 typedef struct fold_opts {
@@ -334,7 +335,17 @@ static int fold_event(store *s, agg_map *m, const fold_opts *fo, sqlite3_stmt *s
     if (!channel || !payload)
         return store__error(s, STORE_ECORRUPT, "event %lld has no channel or payload",
                             (long long)seq);
-    root = cJSON_ParseWithLength(payload, (size_t)plen);
+    /*
+     * asyncapi_json_parse, not cJSON_Parse*: those write cJSON's global error
+     * pointer, racing with other threads that parse. A payload that does not
+     * parse (or nests deeper than cJSON's old 1000 levels) folds without
+     * fields, as before; out of memory is an error (the batch is retried),
+     * never silently fewer rollups.
+     */
+    rc = asyncapi_json_parse(payload, (size_t)plen, STORE__FOLD_JSON_DEPTH, &root);
+    if (rc == ASYNCAPI_ENOMEM)
+        return store__error(s, STORE_ENOMEM, "out of memory parsing event %lld", (long long)seq);
+    rc = 0;
     if (device && *device) {
         devices_status st_new = DEVICES_STATUS_ONLINE;
         if (is_status_channel(fo, channel))

@@ -215,6 +215,44 @@ def test_invalid():
 
 
 # ---- 6. live against a private mosquitto -----------------------------------------
+# ---- 4b. a pattern whose nested repeats multiply stays cheap -----------------
+# "((...(a{0})+...)+)+x" nested 30 deep: the generator used to visit about
+# 2.5^30 atoms per string (emitting nothing, so the output bound never
+# stopped it) and hung. Now a work bound makes it fall back to retries:
+# the run ends, and a payload that does not match is counted as unverified.
+def test_nested_repeat_pattern():
+    pattern = "^" + "(" * 30 + "a{0}" + ")+" * 30 + "x$"
+    spec = {
+        "asyncapi": "2.6.0",
+        "info": {"title": "nested repeats", "version": "1"},
+        "channels": {"dev/{id}/x": {
+            "parameters": {"id": {"schema": {"type": "string"}}},
+            "publish": {"message": {"payload": {
+                "type": "object", "required": ["code"],
+                "properties": {"code": {"type": "string", "pattern": pattern}}}}}}},
+    }
+    d = tempfile.mkdtemp(prefix="simre-")
+    try:
+        path = os.path.join(d, "spec.json")
+        with open(path, "w") as f:
+            json.dump(spec, f)
+        lines, summary, _ = dry_run(path, "--count", "3", "--seed", "2", "--devices", "1")
+        if summary.get("data") != 3 or len(lines) != 3:
+            fail("nested repeats: expected 3 data messages, got %r" % summary)
+        matching = 0
+        for ln in lines:
+            code = ln.get("payload", {}).get("code")
+            if not isinstance(code, str):
+                fail("nested repeats: payload without a string code: %r" % ln)
+            elif code == "x":  # the pattern's whole language (no regex engine: it backtracks)
+                matching += 1
+        if matching + summary.get("unverified", 0) != 3:
+            fail("nested repeats: %d match, %r unverified, expected 3 together"
+                 % (matching, summary.get("unverified")))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -359,7 +397,8 @@ def main():
     if not os.access(SIM, os.X_OK):
         print("FAIL: %s is not built" % SIM)
         return 1
-    for t in (test_usage, test_schemas, test_series, test_seed, test_invalid, test_live):
+    for t in (test_usage, test_schemas, test_series, test_seed, test_invalid,
+              test_nested_repeat_pattern, test_live):
         print("--", t.__name__, flush=True)
         try:
             t()

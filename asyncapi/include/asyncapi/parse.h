@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Reading YAML (libyaml) or JSON (cJSON) text into a cJSON tree, bounded:
+ * Reading YAML (libyaml) or JSON text into a cJSON tree, bounded:
  * input size, nesting depth and YAML alias expansion are limited so hostile
  * input is an error, never a hang or a crash.
  *
@@ -36,17 +36,35 @@ typedef struct asyncapi_parse_limits {
 
 /*
  * Parses buf[0..len) as YAML or JSON (JSON is YAML, but text starting with
- * '{' or '[' goes through cJSON for speed and exact number handling).
- * name is used in diagnostics only. limits may be NULL.
+ * '{' or '[' goes through the project's strict JSON reader for speed and
+ * exact number handling; one trailing NUL byte counted in len is allowed).
+ * name is used in diagnostics only. limits may be NULL. diag may be NULL.
  * Returns a new tree the caller frees with cJSON_Delete, or NULL with diag
  * filled (code in *err if err is not NULL: ESYNTAX, ELIMIT, ENOMEM).
+ * Thread: any; reentrant (no global state, cJSON's error pointer included).
  */
 cJSON *asyncapi_parse_buffer(const char *buf, size_t len, const char *name,
                              const asyncapi_parse_limits *limits, int *err,
                              asyncapi_diag *diag);
 
-/* As asyncapi_parse_buffer on the contents of the file at path (EIO too). */
+/*
+ * As asyncapi_parse_buffer on the contents of the file at path (EIO too:
+ * cannot open or read, or not a regular file).
+ */
 cJSON *asyncapi_parse_file(const char *path, const asyncapi_parse_limits *limits,
                            int *err, asyncapi_diag *diag);
+
+/*
+ * Parses buf[0..len) as exactly one strict JSON value (RFC 8259: valid
+ * UTF-8, no lone surrogates, no "\u0000", no duplicate object keys, no
+ * trailing text), arrays/objects nested at most max_depth deep (0 = the
+ * default ASYNCAPI_PARSE_MAX_DEPTH_DEFAULT). Unlike cJSON_Parse it touches
+ * no global state (cJSON's error pointer included).
+ * Returns 0 with *out a new tree the caller frees with cJSON_Delete;
+ *   ESYNTAX (not JSON), ELIMIT (nested too deep), ENOMEM, EINVAL (out NULL,
+ *   or buf NULL with len > 0). *out is NULL on every failure.
+ * Thread: any; reentrant.
+ */
+int asyncapi_json_parse(const char *buf, size_t len, unsigned max_depth, cJSON **out);
 
 #endif

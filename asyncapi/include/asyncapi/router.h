@@ -53,7 +53,8 @@ void asyncapi_router_free(asyncapi_router *r);
  * Returns 0, EEXIST if an equivalent address (same levels, parameters in
  * the same places) is already there, EINVAL for an address that is not
  * routable ('+' '#' in it, unbalanced braces, two parameters in one level,
- * more than ASYNCAPI_ROUTE_MAX_PARAMS), ENOMEM.
+ * more than ASYNCAPI_ROUTE_MAX_PARAMS, r or address NULL), ENOMEM.
+ * Ownership: address is copied; value is borrowed (see above).
  * Thread: not safe against concurrent add or match; build first, then match.
  */
 int asyncapi_router_add(asyncapi_router *r, const char *address, void *value);
@@ -61,13 +62,16 @@ int asyncapi_router_add(asyncapi_router *r, const char *address, void *value);
 /*
  * Matches topic[0..len) (need not be NUL-terminated).
  * Returns 0 with *m filled; ENOMATCH if no channel matches; ETOPIC if the
- * topic is not routable (wildcards, '$' first, too long, NUL inside).
+ * topic is not routable (wildcards, '$' first, empty, too long, NUL inside);
+ * EINVAL if r, topic or m is NULL. *m is written only on success.
+ * Ownership: m->params[].value point into topic (valid while topic is);
+ *   m->params[].name and m->value are the router's (valid until it is freed).
  * Thread: any number of concurrent matches once adds are done; no allocation.
  */
 int asyncapi_router_match(const asyncapi_router *r, const char *topic, size_t len,
                           asyncapi_route_match *m);
 
-/* Number of addresses added. */
+/* Number of addresses added (0 for NULL). Thread: as match. */
 size_t asyncapi_router_count(const asyncapi_router *r);
 
 #endif

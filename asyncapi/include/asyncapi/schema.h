@@ -77,7 +77,11 @@ typedef struct asyncapi_schema_result {
  * Validates instance against schema. result may be NULL (then only the
  * verdict is computed, faster: stops at the first failure).
  * Returns 0 valid, 1 invalid (result filled), ELIMIT if the instance nests
- * deeper than the validator's bound (never a stack overflow), ENOMEM.
+ * deeper than the validator's bound or the schema recurses too deeply
+ * (never a stack overflow), ENOMEM, EINVAL if schema or instance is NULL.
+ * On ELIMIT/ENOMEM result holds one error with keyword "limit".
+ * Ownership: everything is borrowed for the call.
+ * Thread: any; many threads may validate with one schema at once.
  */
 int asyncapi_schema_validate(const asyncapi_schema *schema, const cJSON *instance,
                              asyncapi_schema_result *result);
@@ -88,7 +92,11 @@ int asyncapi_schema_validate(const asyncapi_schema *schema, const cJSON *instanc
  * receives the parsed tree, owned by the caller (cJSON_Delete).
  * Returns 0 valid, 1 invalid, ESYNTAX if the text is not JSON (result gets
  * one error with keyword "parse" and the byte offset in the message),
- * ELIMIT, ENOMEM. *out is set only when the text parsed (0 or 1).
+ * ELIMIT (text nested too deep, or as asyncapi_schema_validate), ENOMEM,
+ * EINVAL if schema is NULL or buf is NULL with len > 0.
+ * *out is written only on 0 or 1; on every error it is NULL and nothing
+ * is left for the caller to free.
+ * Thread: any; many threads may validate with one schema at once.
  */
 int asyncapi_schema_validate_json(const asyncapi_schema *schema, const char *buf,
                                   size_t len, asyncapi_schema_result *result,

@@ -179,9 +179,9 @@ int store_rollback(store *s);
  * Parameters: seq may be NULL; receives the new seq (> 0, strictly
  *   increasing) or, for STORE_DUP, the earlier event's seq.
  * Returns 0 (stored), STORE_DUP (duplicate, nothing stored; acknowledge it),
- *   EINVAL (missing/oversize field, payload or params not valid JSON,
- *   device id with control characters: the caller dead-letters it),
- *   EREADONLY, EBUSY, EFULL, EIO. An error inside a batch leaves the batch
+ *   EINVAL (missing/oversize field or router parameter, payload or params
+ *   not valid JSON, device id with control characters: the caller
+ *   dead-letters it), ENOMEM, EREADONLY, EBUSY, EFULL, EIO. An error inside a batch leaves the batch
  *   open and its earlier appends intact (the failed append left nothing),
  *   unless SQLite itself rolled the transaction back (some I/O, full and
  *   nomem errors): then later appends of the batch and store_commit fail

@@ -354,3 +354,61 @@ TEST(parse, file_errors)
         ASSERT_EQ(err, ASYNCAPI_ELIMIT);
     }
 }
+
+/*
+ * JSON text must not go through cJSON_Parse*, which writes cJSON's
+ * process-wide error pointer (a data race between threads that parse):
+ * the pointer a failed cJSON_Parse left stays as it was. Also: a trailing
+ * NUL counted in len is tolerated, and the reason of a syntax error is named.
+ */
+TEST(parse, json_leaves_cjson_global_state_alone)
+{
+    static const char bad[] = "{bad";
+    static const char good[] = "{\"a\": [1, 2, {\"b\": null}]}";
+    const char *before;
+    int err = 0;
+    asyncapi_diag d;
+    cJSON *r;
+
+    ASSERT_NULL(cJSON_Parse(bad));
+    before = cJSON_GetErrorPtr();
+    ASSERT_NOT_NULL(before);
+    r = asyncapi_parse_buffer(good, sizeof(good), "t.json", NULL, &err, &d); /* NUL counted */
+    ASSERT_NOT_NULL(r);
+    ASSERT_EQ(cJSON_GetArraySize(get(r, "a")), 3);
+    cJSON_Delete(r);
+    ASSERT(cJSON_GetErrorPtr() == before);
+    r = asyncapi_parse_buffer("[1,\n 2,, 3]", 11, "t.json", NULL, &err, &d);
+    ASSERT_NULL(r);
+    ASSERT_EQ(err, ASYNCAPI_ESYNTAX);
+    ASSERT_STR_CONTAINS(d.message, "invalid JSON: ");
+    ASSERT_EQ(d.line, 2);
+    ASSERT(cJSON_GetErrorPtr() == before);
+}
+
+TEST(parse, json_parse_strict_value)
+{
+    cJSON *out = (cJSON *)&out;
+
+    ASSERT_EQ(asyncapi_json_parse("{\"a\":[1,2.5,\"x\"]}", 17, 0, &out), 0);
+    ASSERT_NOT_NULL(out);
+    ASSERT_EQ(cJSON_GetArraySize(get(out, "a")), 3);
+    cJSON_Delete(out);
+    ASSERT_EQ(asyncapi_json_parse("42", 2, 0, &out), 0);
+    ASSERT(cJSON_IsNumber(out) && out->valuedouble == 42);
+    cJSON_Delete(out);
+    out = (cJSON *)&out;
+    ASSERT_EQ(asyncapi_json_parse("{\"a\":1,\"a\":2}", 15, 0, &out), ASYNCAPI_ESYNTAX);
+    ASSERT_NULL(out);
+    out = (cJSON *)&out;
+    ASSERT_EQ(asyncapi_json_parse("[1] x", 5, 0, &out), ASYNCAPI_ESYNTAX);
+    ASSERT_NULL(out);
+    ASSERT_EQ(asyncapi_json_parse("\"\xC3\x28\"", 4, 0, &out), ASYNCAPI_ESYNTAX);
+    ASSERT_EQ(asyncapi_json_parse("[[[1]]]", 7, 2, &out), ASYNCAPI_ELIMIT);
+    ASSERT_NULL(out);
+    ASSERT_EQ(asyncapi_json_parse("[[[1]]]", 7, 3, &out), 0);
+    cJSON_Delete(out);
+    ASSERT_EQ(asyncapi_json_parse("", 0, 0, &out), ASYNCAPI_ESYNTAX);
+    ASSERT_EQ(asyncapi_json_parse(NULL, 3, 0, &out), ASYNCAPI_EINVAL);
+    ASSERT_EQ(asyncapi_json_parse("1", 1, 0, NULL), ASYNCAPI_EINVAL);
+}

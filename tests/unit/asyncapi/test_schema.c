@@ -294,6 +294,89 @@ TEST(schema, deep_nesting_is_elimit)
     asyncapi_schema_free(s);
 }
 
+/*
+ * The text parses (500 levels are within the parser's bound) but the schema
+ * nests 12 evaluations per level, so validation runs out of calls: ELIMIT,
+ * and the parsed tree must not leak into *out (written only on 0 or 1).
+ */
+TEST(schema, validate_json_limit_after_parse_leaves_out_null)
+{
+    asyncapi_schema *s = compile_text(
+        "{\"definitions\":{\"n\":{\"allOf\":[{\"allOf\":[{\"allOf\":[{\"allOf\":[{\"allOf\":"
+        "[{\"allOf\":[{\"allOf\":[{\"allOf\":[{\"allOf\":[{\"allOf\":[{\"type\":\"array\","
+        "\"items\":{\"$ref\":\"#/definitions/n\"}}]}]}]}]}]}]}]}]}]}]}},"
+        "\"$ref\":\"#/definitions/n\"}", 0, NULL);
+    char *deep = nested(500, "[", "", "]");
+    char *shallow = nested(3, "[", "", "]");
+    asyncapi_schema_result r;
+    cJSON *out = (cJSON *)&out; /* poisoned: must come back NULL */
+
+    ASSERT_NOT_NULL(s);
+    ASSERT(deep && shallow);
+    ASSERT_EQ(asyncapi_schema_validate_json(s, shallow, strlen(shallow), NULL, &out), 0);
+    ASSERT_NOT_NULL(out);
+    cJSON_Delete(out);
+    out = (cJSON *)&out;
+    ASSERT_EQ(asyncapi_schema_validate_json(s, deep, strlen(deep), &r, &out), ASYNCAPI_ELIMIT);
+    ASSERT_NULL(out);
+    ASSERT_EQ(r.n_errors, 1);
+    ASSERT_STR_EQ(r.errors[0].keyword, "limit");
+    out = (cJSON *)&out;
+    ASSERT_EQ(asyncapi_schema_validate_json(s, deep, strlen(deep), NULL, &out), ASYNCAPI_ELIMIT);
+    ASSERT_NULL(out);
+    free(deep);
+    free(shallow);
+    asyncapi_schema_free(s);
+}
+
+/* 1 if s is valid UTF-8 (complete sequences only; enough for truncation checks) */
+static int utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p) {
+        size_t need = *p < 0x80 ? 1 : *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 0;
+
+        if (need == 0)
+            return 0;
+        for (size_t k = 1; k < need; k++)
+            if ((p[k] & 0xC0) != 0x80)
+                return 0;
+        p += need;
+    }
+    return 1;
+}
+
+/*
+ * Long names with multi-byte characters are cut by byte count in the error
+ * texts (pointer 256 bytes, property names 100 bytes): the cut must never
+ * split a character, the texts go into JSON.
+ */
+TEST(schema, truncated_error_texts_stay_utf8)
+{
+    asyncapi_schema *s = compile_text("{\"additionalProperties\":false}", 0, NULL);
+    char key[1 + 2 * 200 + 1], json[sizeof(key) + 16];
+    asyncapi_schema_result r;
+
+    ASSERT_NOT_NULL(s);
+    key[0] = 'a'; /* odd offset: every even byte cut lands inside an e-acute */
+    for (int i = 0; i < 200; i++) {
+        key[1 + 2 * i] = (char)0xC3;
+        key[2 + 2 * i] = (char)0xA9;
+    }
+    key[sizeof(key) - 1] = '\0';
+    snprintf(json, sizeof(json), "{\"%s\":1}", key);
+    ASSERT_EQ(check(s, json, &r), 1);
+    ASSERT_EQ(r.n_errors, 1);
+    ASSERT_STR_EQ(r.errors[0].keyword, "additionalProperties");
+    ASSERT_STR_CONTAINS(r.errors[0].message, "\" is not allowed");
+    ASSERT_STR_CONTAINS(r.errors[0].pointer, "/a\xC3\xA9");
+    ASSERT(utf8_ok(r.errors[0].message));
+    ASSERT(utf8_ok(r.errors[0].pointer));
+    ASSERT(utf8_ok(r.errors[0].schema_path));
+    asyncapi_schema_free(s);
+}
+
 TEST(schema, deep_equality_is_bounded)
 {
     asyncapi_schema *s = compile_text("{\"uniqueItems\":true}", 0, NULL);
@@ -354,6 +437,63 @@ TEST(schema, bad_schemas_fail_compile)
         ASSERT_NULL(s);
         ASSERT_STR_CONTAINS(diag.message, bad[i].msg);
     }
+}
+
+/*
+ * A "%00" in a $ref fragment used to decode into a NUL that cut the pointer
+ * short, so "#/definitions/a%00zzz" silently resolved to "#/definitions/a".
+ * Percent-decoding is now one helper shared with the loader: "%00" is EREF.
+ */
+TEST(schema, ref_with_percent_nul_is_unresolvable)
+{
+    asyncapi_diag diag;
+    asyncapi_schema *s = compile_text(
+        "{\"definitions\":{\"a\":{\"type\":\"integer\"}},\"$ref\":\"#/definitions/a%00zzz\"}", 0,
+        &diag);
+
+    ASSERT_NULL(s);
+    ASSERT_STR_CONTAINS(diag.message, "cannot resolve");
+    /* other escapes still decode: %61 is 'a' */
+    s = compile_text("{\"definitions\":{\"a\":{\"type\":\"integer\"}},\"$ref\":\"#/definitions/%61\"}",
+                     0, &diag);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(asyncapi_schema_validate_json(s, "\"x\"", 3, NULL, NULL), 1);
+    ASSERT_EQ(asyncapi_schema_validate_json(s, "7", 1, NULL, NULL), 0);
+    asyncapi_schema_free(s);
+}
+
+/*
+ * An array index in a $ref pointer is a canonical decimal below 10 digits:
+ * "4294967296" used to go through strtol and an (int) cast and wrap to 0,
+ * resolving to the first element. The compiler and the loader now share
+ * one pointer walker.
+ */
+TEST(schema, ref_array_index_does_not_wrap)
+{
+    static const char *const bad[] = {
+        "{\"allOf\":[{\"type\":\"integer\"}],\"properties\":{\"x\":{\"$ref\":\"#/allOf/4294967296\"}}}",
+        "{\"allOf\":[{\"type\":\"integer\"}],\"properties\":{\"x\":{\"$ref\":\"#/allOf/00\"}}}",
+        "{\"allOf\":[{\"type\":\"integer\"}],\"properties\":{\"x\":{\"$ref\":\"#/allOf/-0\"}}}",
+        "{\"definitions\":{\"a\":{}},\"properties\":{\"x\":{\"$ref\":\"#/definitions/a~2\"}}}",
+    };
+    asyncapi_diag diag;
+    asyncapi_schema *s;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        s = compile_text(bad[i], 0, &diag);
+        if (s)
+            test_fail(__FILE__, __LINE__, "case %zu compiled: %s", i, bad[i]);
+        ASSERT_NULL(s);
+        ASSERT_STR_CONTAINS(diag.message, "cannot resolve");
+    }
+    s = compile_text("{\"items\":[{},{\"type\":\"integer\"}],"
+                     "\"properties\":{\"x\":{\"$ref\":\"#/items/1\"},\"a/b\":{\"type\":\"string\"},"
+                     "\"y\":{\"$ref\":\"#/properties/a~1b\"}}}", 0, &diag);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(asyncapi_schema_validate_json(s, "{\"x\":1,\"y\":\"s\"}", 15, NULL, NULL), 0);
+    ASSERT_EQ(asyncapi_schema_validate_json(s, "{\"x\":\"1\"}", 9, NULL, NULL), 1);
+    ASSERT_EQ(asyncapi_schema_validate_json(s, "{\"y\":2}", 7, NULL, NULL), 1);
+    asyncapi_schema_free(s);
 }
 
 TEST(schema, recursive_schema_is_legal)

@@ -175,6 +175,33 @@ TEST(store, params_from_router_slices)
     store_close(s);
 }
 
+/* an oversize router parameter is bad input (EINVAL), not out of memory */
+TEST(store, params_too_long_is_einval)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    char *big = malloc(STORE_MAX_TOPIC + 2);
+    asyncapi_route_param p[1] = {{.name = "deviceId", .value = big, .len = STORE_MAX_TOPIC + 1}};
+    store_event ev = ev_make("{}", NULL);
+
+    ASSERT_NOT_NULL(s);
+    ASSERT_NOT_NULL(big);
+    memset(big, 'a', STORE_MAX_TOPIC + 1);
+    big[STORE_MAX_TOPIC + 1] = '\0';
+    ev.params = p;
+    ev.n_params = 1;
+    ASSERT_EQ(store_append_event(s, &ev, NULL), STORE_EINVAL);
+    ASSERT_STR_CONTAINS(store_errmsg(s), "param");
+    p[0].name = big;
+    p[0].len = 1;
+    ASSERT_EQ(store_append_event(s, &ev, NULL), STORE_EINVAL);
+    p[0].name = "deviceId";
+    p[0].len = STORE_MAX_TOPIC;
+    ASSERT_EQ(store_append_event(s, &ev, NULL), 0);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM events"), 1);
+    free(big);
+    store_close(s);
+}
+
 TEST(store, bad_input)
 {
     store *s = store_open(":memory:", NULL, NULL, NULL, 0);

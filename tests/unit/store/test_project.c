@@ -8,6 +8,8 @@
 
 #include <inttypes.h>
 
+#include <cjson/cJSON.h>
+
 #include "store_test_util.h"
 
 /* Appends one event; returns its seq or a negative code. */
@@ -136,6 +138,33 @@ TEST(project, fold_counts_and_state)
     /* nothing more to do */
     ASSERT_EQ(store_project(s, NULL, &n), 0);
     ASSERT_EQ(n, 0);
+    store_close(s);
+}
+
+/*
+ * The fold parses payloads without cJSON_Parse* (which writes cJSON's
+ * process-wide error pointer, racing with the ingest and HTTP threads):
+ * the pointer a failed cJSON_Parse left stays put. A payload that is not
+ * strict JSON (duplicate keys pass the store's append check) counts for the
+ * device but rolls up no fields, rather than counting a field twice.
+ */
+TEST(project, fold_leaves_cjson_global_state_alone)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    const char *before;
+    size_t n = 0;
+
+    ASSERT_NOT_NULL(s);
+    ASSERT_NULL(cJSON_Parse("{bad"));
+    before = cJSON_GetErrorPtr();
+    ASSERT_NOT_NULL(before);
+    ASSERT_GT(put(s, "telemetry", "d1", "{\"t\":1.5}", 60000), 0);
+    ASSERT_GT(put(s, "telemetry", "d1", "{\"t\":1,\"t\":2}", 60001), 0);
+    ASSERT_EQ(store_project(s, NULL, &n), 0);
+    ASSERT_EQ(n, 2);
+    ASSERT(cJSON_GetErrorPtr() == before);
+    ASSERT_EQ(q_int(s, "SELECT count FROM rollups WHERE device_id = 'd1' AND field = 't'"), 1);
+    ASSERT_EQ(q_int(s, "SELECT events FROM devices WHERE device_id = 'd1'"), 2);
     store_close(s);
 }
 
