@@ -8,6 +8,9 @@
  *                                     QoS 1 subscriber that only counts; prints
  *                                     the rate from first to N-th message
  *   bench_ingest init PORT CLIENTID   create that subscriber's session and leave
+ *   bench_ingest pubrate PORT N RATE  paced publisher for bench_live.py mqtt
+ *                                     (examples/fleet.yaml telemetry, publish
+ *                                     time in "humidity")
  * Messages are valid for tests/fixtures/ingest/spec.yaml (fleet/+/telemetry).
  * Prints figures, asserts nothing (never run by ctest).
  */
@@ -152,6 +155,75 @@ static int run_pub(int port, long n)
     return 0;
 }
 
+/*
+ * Paced publisher for the live latency bench (bench_live.py mqtt): n QoS 1
+ * messages at `rate` msg/s in 1 ms ticks, on fleet/n<i % 100>/telemetry in
+ * the examples/fleet.yaml telemetry shape; "humidity" carries the wall
+ * clock at publish (seconds modulo 100, microseconds) so the receiver can
+ * compute publish -> receive latency. A C publisher in its own process
+ * keeps the load generator from being the bottleneck.
+ */
+static int run_pubrate(int port, long n, long rate)
+{
+    MQTTAsync c;
+    char id[64], topic[64], payload[192];
+    double t0, next, per_tick;
+    long i = 0, late = 0;
+
+    if (rate <= 0)
+        return 2;
+    snprintf(id, sizeof(id), "bench-pubrate-%ld", (long)time(NULL));
+    if (connect_client(&c, port, id, 1, 0) != 0)
+        return 1;
+    per_tick = (double)rate / 1000.0;
+    t0 = next = now_s();
+    while (i < n) {
+        long due = (long)((now_s() - t0) * 1000.0 * per_tick) + 1;
+
+        if (due > n)
+            due = n;
+        while (i < due) {
+            MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+            struct timespec wall;
+            int len, rc;
+
+            ro.onSuccess = on_sent;
+            clock_gettime(CLOCK_REALTIME, &wall);
+            snprintf(topic, sizeof(topic), "fleet/n%ld/telemetry", i % 100);
+            len = snprintf(payload, sizeof(payload),
+                           "{\"seq\":%ld,\"ts\":\"2026-11-23T10:15:00Z\",\"temperature\":21.5,"
+                           "\"humidity\":%.6f}",
+                           i, (double)(wall.tv_sec % 100) + (double)wall.tv_nsec / 1e9);
+            while ((rc = MQTTAsync_send(c, topic, len, payload, 1, 0, &ro)) ==
+                   MQTTASYNC_MAX_MESSAGES_INFLIGHT) {
+                late++;
+                sleep_ms(1);
+            }
+            if (rc != MQTTASYNC_SUCCESS) {
+                fprintf(stderr, "bench_ingest: send failed: %s\n", MQTTAsync_strerror(rc));
+                return 1;
+            }
+            i++;
+        }
+        next += 0.001;
+        {
+            double d = next - now_s();
+
+            if (d > 0) {
+                struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)(d * 1e9) };
+
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+    while (atomic_load(&n_acked) < n)
+        sleep_ms(2);
+    printf("published %ld in %.3f s at %ld msg/s (in-flight window full %ld times)\n", n,
+           now_s() - t0, rate, late);
+    disconnect(&c);
+    return 0;
+}
+
 static int run_sub(int port, long n, const char *id, int init_only)
 {
     MQTTAsync c;
@@ -183,10 +255,13 @@ int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "pub") == 0)
         return run_pub(atoi(argv[2]), atol(argv[3]));
+    if (argc == 5 && strcmp(argv[1], "pubrate") == 0)
+        return run_pubrate(atoi(argv[2]), atol(argv[3]), atol(argv[4]));
     if (argc == 5 && strcmp(argv[1], "sub") == 0)
         return run_sub(atoi(argv[2]), atol(argv[3]), argv[4], 0);
     if (argc == 4 && strcmp(argv[1], "init") == 0)
         return run_sub(atoi(argv[2]), 0, argv[3], 1);
-    fprintf(stderr, "usage: bench_ingest pub PORT N | sub PORT N CLIENTID | init PORT CLIENTID\n");
+    fprintf(stderr, "usage: bench_ingest pub PORT N | pubrate PORT N RATE | sub PORT N CLIENTID | "
+                    "init PORT CLIENTID\n");
     return 2;
 }

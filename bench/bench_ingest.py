@@ -15,7 +15,9 @@ daemon at $ASYNCBRIDGE_BIN or BUILD_DIR/bridge/asyncbridge.
 Live: subscriber/bridge connected, the C publisher sends N as fast as its
 in-flight window allows. Backlog: N queued in the broker while the
 consumer is down, then it starts. Rate = N / (first .. last message).
-Prints figures; asserts nothing.
+CPU us/msg = the bridge process's user+system CPU time (/proc/PID/stat,
+its whole life incl. start-up) / N: stable on a loaded machine where the
+wall-clock rates are not. Prints figures; asserts nothing.
 """
 import os
 import subprocess
@@ -61,6 +63,16 @@ def ceiling(port, n, backlog):
     return rate
 
 
+def cpu_s(pid):
+    """utime + stime of a live process, seconds (from /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return float("nan")
+
+
 def bridge_run(tmp, port, n, backlog, mode):
     name = f"{mode}-{'backlog' if backlog else 'live'}"
     db = tmp.join(f"{name}.db")
@@ -91,12 +103,13 @@ def bridge_run(tmp, port, n, backlog, mode):
             last = now
             break
         time.sleep(0.01)
+    cpu = cpu_s(br.proc.pid)  # whole process life: start-up + drain
     if not backlog:
         th.join()
     br.stop()
     if last is None:
         raise RuntimeError(f"bridge {name}: not all {n} committed:\n{br.log_tail()}")
-    return (n - first[1]) / (last - first[0])
+    return (n - first[1]) / (last - first[0]), cpu * 1e6 / n
 
 
 def main():
@@ -109,11 +122,12 @@ def main():
             what = "backlog" if backlog else "live"
             c = ceiling(broker.port, n, backlog)
             for mode in ("journal", "sync"):
-                b = bridge_run(tmp, broker.port, n, backlog, mode)
-                rows.append((what, n, mode, c, b))
-        print(f"{'stream':8} {'n':>7} {'mode':8} {'ceiling msg/s':>14} {'bridge msg/s':>13} {'ratio':>6}")
-        for what, n, mode, c, b in rows:
-            print(f"{what:8} {n:7d} {mode:8} {c:14.0f} {b:13.0f} {b / c:6.1%}")
+                b, us = bridge_run(tmp, broker.port, n, backlog, mode)
+                rows.append((what, n, mode, c, b, us))
+        print(f"{'stream':8} {'n':>7} {'mode':8} {'ceiling msg/s':>14} {'bridge msg/s':>13} "
+              f"{'ratio':>6} {'bridge cpu us/msg':>17}")
+        for what, n, mode, c, b, us in rows:
+            print(f"{what:8} {n:7d} {mode:8} {c:14.0f} {b:13.0f} {b / c:6.1%} {us:17.1f}")
     finally:
         broker.stop()
         tmp.cleanup()

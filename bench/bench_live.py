@@ -17,8 +17,10 @@ fanout:  N WebSocket clients, each subscribed to one device of N; events go
 latency: one WebSocket client subscribed to the channel; each payload holds
          its commit time; prints p50/p90/p99/max of commit -> receive.
 mqtt:    the real path: a private mosquitto, `asyncbridge run --http`, a
-         paho publisher (QoS 1, paced) and one WebSocket client; prints
-         MQTT publish -> WebSocket receive percentiles.
+         paced QoS 1 publisher (`bench_ingest pubrate`, C, own process;
+         --py-publisher for the old in-process paho one) and one WebSocket
+         client; prints MQTT publish -> WebSocket receive percentiles and
+         the bridge's CPU time. ASYNCBRIDGE_BIN overrides the daemon.
 """
 import argparse
 import asyncio
@@ -52,6 +54,13 @@ def metric(port, name):
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
     m = re.search(rf"^{name} (\d+)", text, re.M)
     return int(m.group(1)) if m else 0
+
+
+def cpu_s(pid):
+    """utime + stime of a live process, seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kb(pid):
@@ -170,50 +179,74 @@ async def mqtt_latency(args):
     tmp = tempfile.mkdtemp(prefix="bench-live-mqtt-")
     broker = Mosquitto(tmp).start()
     port = free_port()
-    os.environ["ASYNCBRIDGE_BIN"] = os.path.join(args.build, "bridge", "asyncbridge")
+    os.environ.setdefault("ASYNCBRIDGE_BIN", os.path.join(args.build, "bridge", "asyncbridge"))
     import harness
     harness.BIN = os.environ["ASYNCBRIDGE_BIN"]
     bridge = Bridge(tmp, os.path.join(SRC, "examples", "fleet.yaml"), broker.port,
                     extra_args=["--http", f"127.0.0.1:{port}"])
     bridge.start()
     lat = []
+    total = args.rate * args.seconds
+    cpub = os.path.join(args.build, "bench", "bench_ingest")
+    use_c = os.path.exists(cpub) and not args.py_publisher
+
+    async def receive(ws):
+        got = 0
+        while got < total:
+            try:
+                m = await asyncio.wait_for(ws.recv(), 10)
+            except asyncio.TimeoutError:
+                break
+            now = time.time()
+            e = json.loads(m)
+            if e.get("type") == "event":
+                got += 1
+                sent = e["payload"]["humidity"]
+                lat.append(((now % 100) - sent) % 100 * 1000)
+
     try:
         async with websockets.connect(f"ws://127.0.0.1:{port}/api/v1/live?channel=telemetry",
                                       max_queue=None, ping_interval=None) as ws:
             await ws.recv()
-            pub = Publisher(broker.port, inflight=1000)
-            total = args.rate * args.seconds
+            if use_c:
+                # the C publisher in its own process: a python publisher
+                # sharing the GIL with this receiver cannot hold 10k msg/s
+                proc = subprocess.Popen([cpub, "pubrate", str(broker.port), str(total),
+                                         str(args.rate)], stdout=subprocess.PIPE, text=True)
+                await receive(ws)
+                print(proc.communicate(timeout=60)[0].strip())
+            else:
+                pub = Publisher(broker.port, inflight=1000)
 
-            def stream():
-                tick, per = 0.002, max(1, int(args.rate * 0.002))
-                next_t, i = time.monotonic(), 0
-                while i < total:
-                    for _ in range(per):
-                        d = f"n{i % 100}"
-                        pub.client.publish(f"fleet/{d}/telemetry", '{"seq":%d,"ts":"2026-11-23T10:15:00Z",'
-                                           '"temperature":21.5,"humidity":%.6f}' % (i, time.time() % 100),
-                                           qos=1)
-                        i += 1
-                    next_t += tick
-                    d = next_t - time.monotonic()
-                    if d > 0:
-                        time.sleep(d)
-            th = threading.Thread(target=stream)
-            th.start()
-            got = 0
-            while got < total:
-                try:
-                    m = await asyncio.wait_for(ws.recv(), 10)
-                except asyncio.TimeoutError:
-                    break
-                now = time.time()
-                e = json.loads(m)
-                if e.get("type") == "event":
-                    got += 1
-                    sent = e["payload"]["humidity"]
-                    lat.append(((now % 100) - sent) % 100 * 1000)
-            th.join()
-            pub.close()
+                def stream():
+                    tick, per = 0.002, max(1, int(args.rate * 0.002))
+                    next_t, i = time.monotonic(), 0
+                    while i < total:
+                        for _ in range(per):
+                            d = f"n{i % 100}"
+                            pub.client.publish(f"fleet/{d}/telemetry",
+                                               '{"seq":%d,"ts":"2026-11-23T10:15:00Z",'
+                                               '"temperature":21.5,"humidity":%.6f}'
+                                               % (i, time.time() % 100), qos=1)
+                            i += 1
+                        next_t += tick
+                        d = next_t - time.monotonic()
+                        if d > 0:
+                            time.sleep(d)
+                th = threading.Thread(target=stream)
+                th.start()
+                await receive(ws)
+                th.join()
+                pub.close()
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+            mm = dict(re.findall(r"^(asyncbridge_commit\w*) (\S+)$", text, re.M))
+            commits = float(mm.get("asyncbridge_commits_total", 0))
+            if commits:
+                print(f"commits: {commits:.0f} ({total / commits:.1f} msg/commit), mean "
+                      f"{float(mm['asyncbridge_commit_latency_seconds_sum']) / commits * 1e3:.2f} ms,"
+                      f" max {float(mm['asyncbridge_commit_latency_max_seconds']) * 1e3:.1f} ms")
+            print(f"bridge cpu: {cpu_s(bridge.proc.pid):.2f} s for {total} messages "
+                  f"({cpu_s(bridge.proc.pid) * 1e6 / total:.1f} us/msg incl. start-up)")
     finally:
         bridge.stop()
         broker.stop()
@@ -235,6 +268,8 @@ def main():
     ap.add_argument("--clients", type=int, default=1000)
     ap.add_argument("--rate", type=int, default=10000)
     ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--py-publisher", action="store_true",
+                    help="mqtt: publish from python (the old way) instead of bench_ingest pubrate")
     args = ap.parse_args()
     if args.mode == "mqtt":
         asyncio.run(mqtt_latency(args))

@@ -5,7 +5,7 @@
 # store of N events over 1000 devices. Prints wrk's figures and the
 # server's RSS; asserts nothing. Needs Debian's wrk (apt-get install wrk).
 #
-#   bench/bench_rest.sh BUILD_DIR [EVENTS] [DURATION]
+#   [ASYNCBRIDGE_BIN=daemon] bench/bench_rest.sh BUILD_DIR [EVENTS] [DURATION]
 #   e.g. bench/bench_rest.sh build-http-rel 1000000 15s
 # The store is cached as /tmp/asyncbridge-bench-<EVENTS>.db (built once with
 # bench_rest_gen, a few minutes per million events).
@@ -14,7 +14,7 @@ BUILD=${1:?usage: bench_rest.sh BUILD_DIR [EVENTS] [DURATION]}
 EVENTS=${2:-1000000}
 DUR=${3:-15s}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$BUILD/bridge/asyncbridge
+BIN=${ASYNCBRIDGE_BIN:-$BUILD/bridge/asyncbridge}
 GEN=$BUILD/bench/bench_rest_gen
 DB=${BENCH_DB:-/tmp/asyncbridge-bench-$EVENTS.db}
 PORT=${BENCH_PORT:-18099}
@@ -37,8 +37,23 @@ end
 LUAEOF
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$PORT/api/v1/devices/gh-0001/events?limit=100" -o /dev/null -w "response bytes: %{size_download}\n"
+# server CPU (user+system clock ticks) of the serve process
+cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$PID/stat"; }
+# runs wrk, prints its figures and the server's CPU time per request (us):
+# a figure that stays comparable on a loaded machine, unlike req/s
+run_wrk() {
+  local t0 t1 out reqs
+  t0=$(cpu_ticks)
+  out=$(wrk -t2 -c64 -d"$DUR" --latency "$@")
+  t1=$(cpu_ticks)
+  echo "$out" | grep -E "Requests/sec|Latency|99%|90%|50%|Socket|Non-2xx"
+  reqs=$(echo "$out" | awk '/requests in/{print $1}')
+  awk -v d=$((t1 - t0)) -v r="$reqs" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN{ if (r > 0) printf "  server cpu: %.1f us/request (%d requests, %.2f s cpu)\n", d * 1e6 / hz / r, r, d / hz }'
+}
 echo "== $EVENTS events: one device URL"
-wrk -t2 -c64 -d"$DUR" --latency "http://127.0.0.1:$PORT/api/v1/devices/gh-0001/events?limit=100" | grep -E "Requests/sec|Latency|99%|90%|50%|Socket|Non-2xx"
+run_wrk "http://127.0.0.1:$PORT/api/v1/devices/gh-0001/events?limit=100"
 echo "== $EVENTS events: round robin over 1000 devices"
-wrk -t2 -c64 -d"$DUR" --latency -s "$LUA" "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|99%|90%|50%|Socket|Non-2xx"
+run_wrk -s "$LUA" "http://127.0.0.1:$PORT"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server RSS: $(awk '/VmRSS/{print $2, $3}' /proc/$PID/status)  (peak $(awk '/VmHWM/{print $2, $3}' /proc/$PID/status))"

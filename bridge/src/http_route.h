@@ -80,6 +80,13 @@ typedef struct bridge_http_resp {
     int status;              /* HTTP status */
     const char *content_type; /* static string */
     bridge_buf body;         /* body, with LWS_PRE headroom */
+    /*
+     * Or, instead of body: a cached event-list body shared with the
+     * response cache (one reference held), sent in place followed by
+     * shared_head and "}\n" (rest_events.c). NULL = use body.
+     */
+    struct bridge_rc_blob *shared;
+    int64_t shared_head;     /* as_of_seq appended to a shared body */
     const char *allow;       /* Allow header for 405, or NULL */
     int no_store;            /* 1: Cache-Control: no-store */
 } bridge_http_resp;

@@ -26,9 +26,8 @@ size_t bridge_route_index(const bridge_route *r)
 }
 
 /*
- * Keeps the body buffer's memory between requests of a keep-alive
- * connection (re-allocating ~40 KiB per request cost page faults that
- * dominated the profile), unless it grew large.
+ * Body buffers larger than this are not kept between requests (one big
+ * /api/v1/events page must not pin its memory).
  */
 #define BODY_KEEP (256u * 1024)
 
@@ -40,10 +39,34 @@ static void body_recycle(bridge_buf *b)
         bridge_buf_reset(b);
 }
 
+/* A body buffer for a new session: from the pool, else an empty one. */
+static bridge_buf body_take(bridge_http *h)
+{
+    bridge_buf b;
+
+    if (h->n_body_pool)
+        return h->body_pool[--h->n_body_pool];
+    bridge_buf_init(&b, LWS_PRE + BRIDGE_HEAD_ROOM);
+    return b;
+}
+
+/* Gives a session's body buffer back (pool or free); *b is left empty. */
+static void body_give(bridge_http *h, bridge_buf *b)
+{
+    body_recycle(b);
+    if (b->mem && !b->oom && h->n_body_pool < BRIDGE_BODY_POOL) {
+        h->body_pool[h->n_body_pool++] = *b;
+        bridge_buf_init(b, LWS_PRE + BRIDGE_HEAD_ROOM);
+        return;
+    }
+    bridge_buf_release(b);
+}
+
 static void session_reset(bridge_session *s)
 {
     bridge_buf body = s->resp.body;
 
+    bridge_rc_blob_unref(s->resp.shared);
     body_recycle(&body);
     memset(&s->resp, 0, sizeof(s->resp));
     s->resp.body = body;
@@ -59,15 +82,19 @@ static void count(bridge_http *h, const bridge_route *r, int status)
         h->metrics.requests[ri][bridge_metrics_status_slot(status)]++;
 }
 
-/* Writes the status line and headers; the body follows in WRITEABLE. */
-static int send_head(struct lws *wsi, bridge_session *s)
+/*
+ * Renders the status line and headers for a body of body_len bytes into
+ * start..end, finalized (blank line included). Returns the header length,
+ * or -1 if they do not fit.
+ */
+static int render_head(struct lws *wsi, const bridge_session *s, size_t body_len,
+                       unsigned char *start, unsigned char *end)
 {
-    unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
-                                       *end = buf + sizeof(buf) - 1;
+    unsigned char *p = start;
     const char *ct = s->resp.content_type ? s->resp.content_type : "application/json";
 
     if (lws_add_http_common_headers(wsi, (unsigned)s->resp.status, ct,
-                                    (lws_filepos_t)s->resp.body.len, &p, end))
+                                    (lws_filepos_t)body_len, &p, end))
         return -1;
     if (s->resp.allow &&
         lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
@@ -80,10 +107,86 @@ static int send_head(struct lws *wsi, bridge_session *s)
     if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
                                     (const unsigned char *)"nosniff", 7, &p, end))
         return -1;
-    if (lws_finalize_write_http_header(wsi, start, &p, end))
+    if (lws_finalize_http_header(wsi, &p, end))
+        return -1;
+    return (int)(p - start);
+}
+
+/* Ends a response: keep-alive for the next request, or close. */
+static int response_done(struct lws *wsi, bridge_session *s)
+{
+    s->responding = 0;
+    if (s->close_after)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/*
+ * A response whose body is a shared cached blob: headers, body and the
+ * as_of_seq tail leave in one write, composed in the blob's head and tail
+ * room right now (WRITEABLE), so sessions sharing the blob never see each
+ * other's bytes (lws_write sends or copies all of it before returning).
+ */
+static int send_shared(struct lws *wsi, bridge_session *s)
+{
+    bridge_rc_blob *b = s->resp.shared;
+    unsigned char *body = b->mem + BRIDGE_RC_PRE, *start;
+    unsigned char head[BRIDGE_HEAD_ROOM];
+    char tail[BRIDGE_RC_TAIL];
+    int hl, tl, rc;
+    size_t total;
+
+    tl = snprintf(tail, sizeof(tail), "%lld}\n", (long long)s->resp.shared_head);
+    if (tl < 0 || (size_t)tl >= sizeof(tail))
+        return -1;
+    hl = render_head(wsi, s, b->len + (size_t)tl, head, head + sizeof(head) - 1);
+    if (hl < 0)
+        return -1;
+    start = body - hl;
+    memcpy(start, head, (size_t)hl);
+    memcpy(body + b->len, tail, (size_t)tl);
+    total = (size_t)hl + b->len + (size_t)tl;
+    rc = lws_write(wsi, start, total, LWS_WRITE_HTTP_FINAL);
+    s->resp.shared = NULL;
+    bridge_rc_blob_unref(b); /* may free it (evicted meanwhile): b is dead below */
+    if (rc < 0 || (size_t)rc != total)
+        return -1;
+    return response_done(wsi, s);
+}
+
+/*
+ * Sends the response in s->resp. With a body, the headers are staged in
+ * the body buffer's headroom right before it and everything leaves in one
+ * write from WRITEABLE (one send() per response instead of two, one
+ * segment train for the client to wake up for); a shared cached body is
+ * composed in WRITEABLE (send_shared); without a body the headers are
+ * written here.
+ */
+static int send_head(struct lws *wsi, bridge_session *s)
+{
+    unsigned char buf[LWS_PRE + BRIDGE_HEAD_ROOM], *start = buf + LWS_PRE;
+    int hl;
+
+    s->sent = 0;
+    s->head_len = 0;
+    if (s->resp.shared) {
+        s->responding = 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    hl = render_head(wsi, s, s->resp.body.len, start, buf + sizeof(buf) - 1);
+    if (hl < 0)
+        return -1;
+    if (s->resp.body.len > 0 && s->resp.body.pre >= LWS_PRE + (size_t)hl) {
+        memcpy(bridge_buf_data(&s->resp.body) - hl, start, (size_t)hl);
+        s->head_len = (size_t)hl;
+        s->responding = 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (lws_write(wsi, start, (size_t)hl, LWS_WRITE_HTTP_HEADERS) != hl)
         return -1;
     s->responding = 1;
-    s->sent = 0;
     if (s->resp.body.len == 0) {
         s->responding = 0;
         return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -94,21 +197,26 @@ static int send_head(struct lws *wsi, bridge_session *s)
 
 static int send_body(struct lws *wsi, bridge_session *s)
 {
-    size_t left = s->resp.body.len - s->sent, n = left > BODY_CHUNK ? BODY_CHUNK : left;
-    unsigned char *data = bridge_buf_data(&s->resp.body) + s->sent;
+    size_t left, n, head;
+    unsigned char *data;
 
-    if (lws_write(wsi, data, n, n == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+    if (s->resp.shared)
+        return send_shared(wsi, s);
+    left = s->resp.body.len - s->sent;
+    n = left > BODY_CHUNK ? BODY_CHUNK : left;
+    data = bridge_buf_data(&s->resp.body) + s->sent;
+    head = s->head_len; /* staged headers go out with the first piece */
+    s->head_len = 0;
+    if (lws_write(wsi, data - head, n + head, n == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+        (int)(n + head))
         return -1;
     s->sent += n;
     if (s->sent < s->resp.body.len) {
         lws_callback_on_writable(wsi);
         return 0;
     }
-    s->responding = 0;
     body_recycle(&s->resp.body);
-    if (s->close_after)
-        return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    return response_done(wsi, s);
 }
 
 /* Reads the query arguments into req (decoded by lws). Returns 0 or -1 (400 in resp). */
@@ -162,6 +270,8 @@ static int on_http(bridge_http *h, struct lws *wsi, bridge_session *s, const cha
     size_t total;
 
     session_reset(s);
+    if (!s->resp.body.mem)
+        s->resp.body = body_take(h);
     req = &h->req; /* one request at a time on this thread */
     req->n_path_params = 0;
     req->n_args = 0;
@@ -263,7 +373,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_BIND_PROTOCOL:
         if (s) {
             memset(s, 0, sizeof(*s));
-            bridge_buf_init(&s->resp.body, LWS_PRE);
+            /* memory comes from the pool in on_http: a WS upgrade never needs it */
+            bridge_buf_init(&s->resp.body, LWS_PRE + BRIDGE_HEAD_ROOM);
         }
         return 0;
     case LWS_CALLBACK_HTTP:
@@ -286,15 +397,24 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (s) {
             if (s->live)
                 bridge_live_close(h, s);
-            bridge_buf_release(&s->resp.body);
+            body_give(h, &s->resp.body);
+            bridge_rc_blob_unref(s->resp.shared);
+            s->resp.shared = NULL;
             s->responding = 0;
         }
         return 0;
+    case LWS_CALLBACK_CLOSED:
+        if (s) {
+            /* a WS session may have answered HTTP first */
+            body_give(h, &s->resp.body);
+            bridge_rc_blob_unref(s->resp.shared);
+            s->resp.shared = NULL;
+        }
+        return bridge_live_ws_callback(h, wsi, (int)reason, s, in, len);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
     case LWS_CALLBACK_ESTABLISHED:
     case LWS_CALLBACK_RECEIVE:
     case LWS_CALLBACK_SERVER_WRITEABLE:
-    case LWS_CALLBACK_CLOSED:
         return bridge_live_ws_callback(h, wsi, (int)reason, s, in, len);
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -404,6 +524,8 @@ static void http_free(bridge_http *h)
     bridge_live_hub_free(h->hub);
     store_reader_close(h->reader);
     bridge_resp_cache_free(h->rcache);
+    for (size_t i = 0; i < h->n_body_pool; i++)
+        bridge_buf_release(&h->body_pool[i]);
     if (h->ch_cache) {
         bridge_buf_release(h->ch_cache);
         free(h->ch_cache);

@@ -49,7 +49,6 @@
 #define JOURNAL_SEG_BYTES (8u << 20)      /* mapped size of a segment (bigger for a bigger record) */
 #define DL_PAYLOAD_CAP_SIZE (64u * 1024)  /* bytes kept of an oversize payload */
 #define NOTIFY_MIN_US 100000              /* projector wake-ups at most every 100 ms */
-#define LINGER_NS 5000000L                /* group commit: wait up to 5 ms for a batch */
 
 enum outcome {
     OUT_NONE = 0,
@@ -111,7 +110,7 @@ struct bridge_ingest {
     size_t jseg_bytes;
     uint64_t oldest_seg;        /* writer: lowest segment that may still exist */
     int64_t last_notify_us;     /* committing thread: last projector wake-up (monotonic) */
-    int writer_waiting;         /* mu: 1 writer idle, 2 writer lingering for a batch */
+    int writer_waiting;         /* mu: 1 while the writer waits and nobody has signalled it yet */
 };
 
 static const char *const dl_kind_names[BRIDGE_DL_KINDS] = {
@@ -850,25 +849,13 @@ static void *writer_main(void *arg)
                 pthread_mutex_unlock(&ing->mu);
                 break;
             }
-            if (ing->queued < ing->opt.batch_max && !ing->stopping) {
-                /*
-                 * Group commit: linger briefly so a live stream commits in
-                 * batches instead of one transaction per message. The
-                 * messages are already journaled (and acknowledged): this
-                 * delays the event, not the ack.
-                 */
-                struct timespec ts;
-
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_nsec += LINGER_NS;
-                if (ts.tv_nsec >= 1000000000L) {
-                    ts.tv_sec++;
-                    ts.tv_nsec -= 1000000000L;
-                }
-                ing->writer_waiting = 2; /* submit signals only at a full batch */
-                (void)pthread_cond_timedwait(&ing->cv_items, &ing->mu, &ts);
-                ing->writer_waiting = 0;
-            }
+            /*
+             * Adaptive group commit: no lingering. Everything queued so far
+             * (up to batch_max) goes into this transaction; what arrives
+             * while it commits forms the next batch. An idle stream commits
+             * each message at once (lowest latency), a busy one commits in
+             * batches as large as the commit time lets the queue grow.
+             */
             /* detach up to batch_max items: the submitter only touches the tail */
             first = last = ing->head;
             n = 1;
@@ -1100,9 +1087,15 @@ int bridge_ingest_submit(bridge_ingest *ing, const char *topic, size_t topic_len
     ing->tail = it;
     ing->queued++;
     atomic_store(&ing->stats.queue_depth, ing->queued);
-    if (ing->writer_waiting == 1 ||
-        (ing->writer_waiting == 2 && ing->queued >= ing->opt.batch_max))
+    if (ing->writer_waiting) {
+        /*
+         * One wake-up per idle period: later submits find the flag cleared
+         * (the writer takes the whole queue when it runs), so a burst costs
+         * one futex wake, not one per message.
+         */
+        ing->writer_waiting = 0;
         pthread_cond_signal(&ing->cv_items);
+    }
     pthread_mutex_unlock(&ing->mu);
     return 0;
 }

@@ -126,7 +126,7 @@ int bridge_live_publish(bridge_http *h, const bridge_live_event *ev)
     bridge_live_hub *hub;
     store_event_row row;
     live_msg *m;
-    int gap = 0;
+    int gap = 0, wake;
 
     if (!h || !ev || !ev->channel || !ev->payload_json)
         return -1;
@@ -140,6 +140,14 @@ int bridge_live_publish(bridge_http *h, const bridge_live_event *ev)
     };
     m = msg_from_row(&row);
     pthread_mutex_lock(&hub->lock);
+    /*
+     * Wake the service thread only when the inbox goes from empty (and no
+     * gap flagged) to not empty: the drain takes the whole inbox under this
+     * lock, so a non-empty inbox means a wake-up is already on its way and
+     * its drain will take this message too. One lws_cancel_service (a pipe
+     * write plus a loop wake-up) per burst instead of per event.
+     */
+    wake = hub->inbox_head == NULL && !hub->inbox_gap;
     if (!m || hub->inbox_len >= LIVE_INBOX_MAX) {
         hub->inbox_gap = 1; /* subscribers resync from the log: nothing is lost */
         gap = 1;
@@ -154,7 +162,8 @@ int bridge_live_publish(bridge_http *h, const bridge_live_event *ev)
     pthread_mutex_unlock(&hub->lock);
     if (gap)
         live__msg_unref(m);
-    lws_cancel_service(h->lws);
+    if (wake)
+        lws_cancel_service(h->lws);
     return gap ? -1 : 0;
 }
 

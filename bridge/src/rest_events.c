@@ -59,24 +59,35 @@ int bridge_rest_store_error(bridge_http *h, bridge_http_resp *resp, int err)
  * only, so a list of one device (or channel) is fully determined by the
  * request and that device's (channel's) newest seq: one index probe tells
  * whether a cached body is still exact. Bodies are kept without their
- * trailing as_of_seq, which is filled in per response. Direct-mapped,
- * bounded in bytes; service thread only.
+ * trailing as_of_seq, which is filled in per response. Two-way set
+ * associative (a key lives in slot i or i ^ 1 of its pair, the least
+ * recently used of the two is replaced): a direct-mapped table let ~20 %
+ * of 1000 round-robin device URLs evict each other on every request.
+ * Bounded in bytes; service thread only.
  */
-#define RC_SLOTS 4096
+#define RC_SLOTS 8192
 #define RC_BUDGET (64u << 20)
 
 typedef struct rc_entry {
     uint64_t hash;     /* of key */
-    char *key;         /* route + arguments, owned */
+    char *key;         /* route + arguments (with NUL separators), owned */
+    size_t key_len;    /* bytes of key without its final NUL */
     int64_t stamp;     /* newest seq of the device/channel when built */
-    char *body;        /* body up to and including "as_of_seq":, owned */
-    size_t len;
+    bridge_rc_blob *body; /* body up to and including "as_of_seq":, one reference owned */
+    uint64_t used;     /* cache tick of the last hit or insert (LRU within the pair) */
 } rc_entry;
 
 struct bridge_resp_cache {
     rc_entry slot[RC_SLOTS];
     size_t bytes;      /* sum of key + body sizes */
+    uint64_t tick;     /* incremented per lookup */
 };
+
+void bridge_rc_blob_unref(bridge_rc_blob *b)
+{
+    if (b && --b->refs == 0)
+        free(b);
+}
 
 void bridge_resp_cache_free(struct bridge_resp_cache *c)
 {
@@ -84,7 +95,7 @@ void bridge_resp_cache_free(struct bridge_resp_cache *c)
         return;
     for (size_t i = 0; i < RC_SLOTS; i++) {
         free(c->slot[i].key);
-        free(c->slot[i].body);
+        bridge_rc_blob_unref(c->slot[i].body);
     }
     free(c);
 }
@@ -112,46 +123,77 @@ static void cache_key(const bridge_http_req *req, bridge_buf *k)
     }
 }
 
+static int key_is(const rc_entry *e, const bridge_buf *k, uint64_t hash)
+{
+    return e->key && e->hash == hash && e->key_len == k->len &&
+           memcmp(e->key, bridge_buf_str(k), k->len) == 0;
+}
+
 static rc_entry *cache_find(bridge_http *h, const bridge_buf *k, uint64_t hash, int64_t stamp)
 {
-    rc_entry *e;
+    size_t i;
 
     if (!h->rcache)
         return NULL;
-    e = &h->rcache->slot[hash % RC_SLOTS];
-    if (e->key && e->hash == hash && e->stamp == stamp &&
-        memcmp(e->key, bridge_buf_str(k), k->len) == 0 && e->key[k->len] == '\0')
-        return e;
+    i = (size_t)(hash % RC_SLOTS);
+    h->rcache->tick++;
+    for (int w = 0; w < 2; w++) {
+        rc_entry *e = &h->rcache->slot[i ^ (size_t)w];
+
+        if (key_is(e, k, hash) && e->stamp == stamp) {
+            e->used = h->rcache->tick;
+            return e;
+        }
+    }
     return NULL;
 }
 
 static void cache_put(bridge_http *h, const bridge_buf *k, uint64_t hash, int64_t stamp,
                       const char *body, size_t len)
 {
-    rc_entry *e;
-    char *key, *copy;
+    rc_entry *e, *a, *b;
+    char *key;
+    bridge_rc_blob *copy;
+    size_t i;
 
     if (!h->rcache && !(h->rcache = calloc(1, sizeof(*h->rcache))))
         return;
-    e = &h->rcache->slot[hash % RC_SLOTS];
+    i = (size_t)(hash % RC_SLOTS);
+    a = &h->rcache->slot[i];
+    b = &h->rcache->slot[i ^ 1];
+    /* the same key (a stale body), else a free way, else the older one */
+    if (key_is(a, k, hash))
+        e = a;
+    else if (key_is(b, k, hash))
+        e = b;
+    else if (!a->key)
+        e = a;
+    else if (!b->key)
+        e = b;
+    else
+        e = a->used <= b->used ? a : b;
     if (e->key) {
-        h->rcache->bytes -= e->len + strlen(e->key);
+        /* key_len, not strlen: keys hold NUL separators (the budget drifted) */
+        h->rcache->bytes -= e->body->len + e->key_len;
         free(e->key);
-        free(e->body);
+        bridge_rc_blob_unref(e->body); /* responses in flight keep theirs */
         memset(e, 0, sizeof(*e));
     }
     if (h->rcache->bytes + len + k->len > RC_BUDGET)
         return;
     key = malloc(k->len + 1);
-    copy = malloc(len);
+    copy = malloc(sizeof(*copy) + BRIDGE_RC_PRE + len + BRIDGE_RC_TAIL);
     if (!key || !copy) {
         free(key);
         free(copy);
         return;
     }
     memcpy(key, bridge_buf_str(k), k->len + 1);
-    memcpy(copy, body, len);
-    *e = (rc_entry){ .hash = hash, .key = key, .stamp = stamp, .body = copy, .len = len };
+    copy->refs = 1;
+    copy->len = len;
+    memcpy(copy->mem + BRIDGE_RC_PRE, body, len);
+    *e = (rc_entry){ .hash = hash, .key = key, .key_len = k->len, .stamp = stamp,
+                     .body = copy, .used = h->rcache->tick };
     h->rcache->bytes += len + k->len;
 }
 
@@ -259,11 +301,11 @@ static int list_events(bridge_http *h, bridge_http_req *req, bridge_http_resp *r
             bridge_buf_release(&key);
             resp->status = 200;
             resp->content_type = "application/json";
-            bridge_buf_reserve(&resp->body, hit->len + 24);
-            bridge_buf_append(&resp->body, hit->body, hit->len);
-            bridge_buf_int(&resp->body, head);
-            bridge_buf_puts(&resp->body, "}\n");
-            return resp->body.oom ? -1 : 0;
+            /* sent in place from the cache (no copy): see bridge_rc_blob */
+            hit->body->refs++;
+            resp->shared = hit->body;
+            resp->shared_head = head;
+            return 0;
         }
     }
     resp->status = 200;

@@ -17,7 +17,7 @@ import threading
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import TempDir, check, check_eq, main, run_cli, test  # noqa: E402
+from harness import TempDir, check, check_eq, main, run_cli, test, wait_for  # noqa: E402
 from http_fixture import (SPEC, T0, Server, add_dead_letter, add_event,  # noqa: E402
                           check_error, make_store, rebuild)
 
@@ -237,6 +237,9 @@ def test_pagination_stable_under_concurrent_appends():
     th = threading.Thread(target=writer)
     th.start()
     try:
+        # the pages must overlap the appends: a fast server could otherwise
+        # finish all pages before the writer's first commit
+        wait_for(lambda: len(appended) > 0, 30, what="first concurrent append")
         got = [e["seq"] for e in first["items"]]
         cursor = first["next_cursor"]
         while cursor:
@@ -464,6 +467,108 @@ def test_keepalive_many_requests_one_connection():
         check_eq(r.status, 200, "keep-alive status")
         check_eq(len(body["items"]), 1 + i % 5, "keep-alive body")
     c.close()
+
+
+def read_responses(sock, n):
+    """Reads n HTTP/1.1 responses (content-length framed) from one socket."""
+    import re
+    buf, out = b"", []
+    while len(out) < n:
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(65536)
+            check(chunk != b"", f"connection closed after {len(out)} of {n} responses")
+            buf += chunk
+        head, _, buf = buf.partition(b"\r\n\r\n")
+        m = re.search(rb"content-length:\s*(\d+)", head, re.I)
+        check(m is not None, f"response without content-length: {head[:200]!r}")
+        size = int(m.group(1))
+        while len(buf) < size:
+            chunk = sock.recv(65536)
+            check(chunk != b"", "connection closed inside a body")
+            buf += chunk
+        out.append((int(head.split(b" ")[1]), head, buf[:size]))
+        buf = buf[size:]
+    check_eq(buf, b"", "no bytes after the last response")
+    return out
+
+
+@test
+def test_pipelined_responses_are_framed_exactly():
+    """Headers and body leave in one write now: pipelined requests of every
+    shape (big body, small body, error, no-content-length-mismatch) on one
+    connection must come back complete, in order, byte-identical to the
+    same requests on fresh connections."""
+    import socket
+    paths = ["/api/v1/devices/gh-0001/events?limit=1000",      # cached list, ~60 KB
+             "/healthz",
+             "/api/v1/nope",                                   # 404 JSON
+             "/api/v1/devices/gh-0002/events?limit=2",
+             "/api/v1/events?limit=1000",                      # global log, not cached
+             "/api/v1/devices/gh-0001/events?limit=bad",       # 400
+             "/api/v1/devices/gh-0001/events?limit=1000"]      # again: a cache hit
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    try:
+        s.sendall(b"".join(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % p.encode() for p in paths))
+        got = read_responses(s, len(paths))
+    finally:
+        s.close()
+    want = [200, 200, 404, 200, 200, 400, 200]
+    check_eq([g[0] for g in got], want, "pipelined statuses in order")
+    for p, (status, head, body) in zip(paths, got):
+        check(head.startswith(b"HTTP/1.1 "), f"{p}: status line {head[:40]!r}")
+        fresh = srv.raw(b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % p.encode())
+        check_eq(body, fresh.partition(b"\r\n\r\n")[2], f"{p}: body equals a fresh request")
+        json.loads(body)
+    check_eq(len(json.loads(got[0][2])["items"]), len(expected["gh-0001"]), "all gh-0001 events")
+    check_eq(got[0][2], got[6][2], "cache hit equals the first rendering")
+
+
+@test
+def test_response_cache_many_keys_and_invalidation():
+    """Many distinct cached lists on one connection (more than collide in a
+    pair of the cache), each asked twice: every answer equals the rendering
+    of the same request on a fresh connection; an append to one device
+    changes only that device's list."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    first = {}
+    paths = [f"/api/v1/devices/{q(d)}/events?limit={n}" for d in DEVICES for n in range(1, 41)]
+    try:
+        for rnd in range(2):
+            for p in paths:
+                c.request("GET", p)
+                r = c.getresponse()
+                body = r.read()
+                check_eq(r.status, 200, f"{p} status")
+                if rnd == 0:
+                    first[p] = body
+                else:
+                    check_eq(body, first[p], f"{p}: second answer equals the first")
+        for p in paths[::37]:
+            fresh = srv.get_json(p)
+            check_eq(json.loads(first[p]), fresh, f"{p}: equals a fresh connection's answer")
+        # append one event to gh-0003: its lists change, gh-0005's do not
+        global seq
+        import sqlite3
+        con = sqlite3.connect(DB)
+        seq += 1
+        add_event(con, seq, "telemetry", "gh-0003", {"seq": 9999, "ts": "2026-11-18T00:00:00Z",
+                                                     "temperature": 20.0, "humidity": 50.5},
+                  T0 + 900000, message="reading", corr="9999")
+        con.commit()
+        con.close()
+        expected["gh-0003"].append(seq)
+        c.request("GET", "/api/v1/devices/gh-0003/events?limit=1")
+        body = json.loads(c.getresponse().read())
+        check_eq(body["items"][0]["seq"], seq, "appended event seen through the cache")
+        check_eq(body["as_of_seq"], seq, "as_of_seq moved")
+        c.request("GET", "/api/v1/devices/gh-0005/events?limit=1")
+        body5 = json.loads(c.getresponse().read())
+        check_eq(body5["items"], json.loads(first["/api/v1/devices/gh-0005/events?limit=1"])["items"],
+                 "other device's list unchanged")
+        check_eq(body5["as_of_seq"], seq, "as_of_seq of an unchanged list moved too")
+    finally:
+        c.close()
 
 
 @test

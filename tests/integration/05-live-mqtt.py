@@ -117,6 +117,65 @@ def test_resume_while_publishing():
 
 
 @test
+def test_burst_then_lone_message_each_delivered_once():
+    """A burst (no waiting for PUBACKs) commits in adaptive batches and
+    wakes the lws loop once per non-empty inbox, not per event; then a lone
+    message after the burst has drained must still wake it. Two clients
+    with different device filters get exactly their events, once, in
+    order."""
+    pub = Publisher(broker.port)
+    n = 1500
+
+    async def collect(ws, want):
+        out = []
+        while len(out) < want:
+            m = await recv_json(ws, timeout=30)
+            if m["type"] == "event":
+                out.append(m)
+        return out
+
+    async def body():
+        async with websockets.connect(URL + "?device=n6", max_queue=None) as a, \
+                websockets.connect(URL + "?device=n7", max_queue=None) as b:
+            check_eq((await recv_json(a))["type"], "subscribed", "a subscribed")
+            check_eq((await recv_json(b))["type"], "subscribed", "b subscribed")
+            infos = []
+            for i in range(n):
+                infos.append(pub.publish(f"fleet/n{6 + i % 2}/telemetry", reading(i), wait=False))
+            got_a, got_b = await asyncio.gather(collect(a, n // 2), collect(b, n // 2))
+            for info in infos:
+                info.wait_for_publish(30)
+            # the inbox is empty now: a single later event must still arrive
+            await asyncio.sleep(0.3)
+            pub.publish("fleet/n6/telemetry", reading(n))
+            lone = await collect(a, 1)
+            # nothing extra for b, nothing duplicated for a
+            extra = []
+            for ws in (a, b):
+                try:
+                    while True:
+                        m = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+                        if m["type"] == "event":
+                            extra.append(m)
+                except asyncio.TimeoutError:
+                    pass
+            return got_a, got_b, lone, extra
+    try:
+        got_a, got_b, lone, extra = asyncio.run(body())
+    finally:
+        pub.close()
+    check_eq([m["payload"]["seq"] for m in got_a], list(range(0, n, 2)), "n6: all, in order")
+    check_eq([m["payload"]["seq"] for m in got_b], list(range(1, n, 2)), "n7: all, in order")
+    check(all(m["device"] == "n6" for m in got_a) and all(m["device"] == "n7" for m in got_b),
+          "device filters")
+    seqs = [m["seq"] for m in got_a]
+    check_eq(seqs, sorted(set(seqs)), "increasing seqs, no duplicate")
+    check_eq(lone[0]["payload"]["seq"], n, "lone message after the burst delivered")
+    check(lone[0]["seq"] > seqs[-1], "lone message is newer")
+    check_eq(extra, [], "no duplicate or stray events")
+
+
+@test
 def test_stop():
     bridge.stop()
     broker.stop()
