@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asyncapi/parse.h"
 #include "live_int.h"
 
 #define WS_BATCH 64 /* frames written per WRITEABLE while the pipe takes them */
@@ -115,13 +116,14 @@ static const char *str_field(const cJSON *o, const char *name, int *bad)
 
 static void on_message(bridge_live_conn *c, const char *text, size_t len)
 {
-    cJSON *o = cJSON_ParseWithLength(text, len);
+    cJSON *o = NULL;
     const char *op, *id, *channel, *device;
     const cJSON *since;
     int bad = 0;
     int64_t since_v = -1;
 
-    if (!o || !cJSON_IsObject(o)) {
+    /* strict, bounded, and no cJSON global state on the lws thread */
+    if (asyncapi_json_parse(text, len, 16, &o) != 0 || !cJSON_IsObject(o)) {
         bad_frame(c, "bad_json", "frame is not a JSON object", NULL);
         goto done;
     }
