@@ -88,6 +88,13 @@ struct bridge_http {
     pthread_cond_t tail_cond;      /* signalled by bridge_http_notify and stop */
     int tail_wake;                 /* a notify arrived since the last read */
     int64_t tail_last;             /* last seq handed to the hub (follower thread) */
+    /*
+     * Live (WS + SSE) connections registered with the hub: written by the
+     * lws thread when one registers (before it can read the log for a
+     * replay or its start position), read by the follower, which skips
+     * reading events nobody could receive while it is 0.
+     */
+    atomic_uint live_clients;
 };
 
 /* Starts / stops the log follower (live_tail.c). start returns 0 or -1 (err filled). */

@@ -420,6 +420,7 @@ bridge_live_conn *live__conn_new(bridge_http *h, struct lws *wsi, int is_sse)
         hub->conns->prev = c;
     hub->conns = c;
     hub->n_conns++;
+    atomic_store(&h->live_clients, (unsigned)hub->n_conns);
     h->metrics.live_connections = hub->n_conns;
     h->metrics.live_connections_total++;
     if (!hub->timer_on)
@@ -442,6 +443,7 @@ void live__conn_free(bridge_live_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     hub->n_conns--;
+    atomic_store(&c->h->live_clients, (unsigned)hub->n_conns);
     c->h->metrics.live_connections = hub->n_conns;
     while (live__pop(c, &e))
         live__msg_unref(e.msg);

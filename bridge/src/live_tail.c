@@ -35,14 +35,32 @@ static void *tail_main(void *arg)
     bridge_http *h = arg;
 
     while (!atomic_load(&h->stopping)) {
-        int n = store_read_events(h->tail_reader,
+        int n;
+        struct timespec until;
+
+        if (atomic_load(&h->live_clients) == 0) {
+            /*
+             * Nobody listens: move to the log head without reading the
+             * events. The head is read BEFORE the second look at the
+             * client count, so a client that registered in between reads
+             * the log (replay, or its "from now" position) at or after
+             * this head: skipping up to it leaves that client no gap.
+             */
+            int64_t head = 0;
+
+            if (store_read_heads(h->tail_reader, &head, NULL) == 0 &&
+                atomic_load(&h->live_clients) == 0 && head > h->tail_last)
+                h->tail_last = head;
+            if (atomic_load(&h->live_clients) == 0)
+                goto wait;
+        }
+        n = store_read_events(h->tail_reader,
                                   &(store_event_query){ .after_seq = h->tail_last,
                                                         .limit = TAIL_BATCH },
                                   tail_row, h);
-        struct timespec until;
-
         if (n == TAIL_BATCH)
             continue; /* more waiting */
+wait:
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += (long)h->opts.tail_poll_ms * 1000000L;
         until.tv_sec += until.tv_nsec / 1000000000L;

@@ -176,6 +176,78 @@ def test_burst_then_lone_message_each_delivered_once():
 
 
 @test
+def test_clients_arriving_while_nobody_listened():
+    """With no live client the log follower skips to the head without
+    reading events. A client that then arrives while publishing goes on
+    must still see everything: `since` replays the skipped events and
+    switches to live with no gap and no duplicate; a "from now" client gets
+    every event committed after it subscribed."""
+    import urllib.request
+
+    def live_connections():
+        with urllib.request.urlopen(f"http://{HOST}:{http_port}/metrics", timeout=5) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("asyncbridge_live_connections "):
+                    return int(line.split()[1])
+        return -1
+    wait_for(lambda: live_connections() == 0, 30, what="no live client left")
+    pub = Publisher(broker.port)
+    dev = "n9"
+    first, total = 300, 900
+    for i in range(first):  # nobody listens: the follower skips these
+        pub.publish(f"fleet/{dev}/telemetry", reading(i))
+    since = 0
+
+    async def body():
+        # the last seq before this test's first event: start replay there
+        async with websockets.connect(URL + f"?device={dev}&since={since}",
+                                      max_queue=None) as a:
+            check_eq((await recv_json(a))["type"], "subscribed", "replaying client subscribed")
+            infos = []
+            b_ctx = None
+            got_b = []
+            for i in range(first, total):
+                infos.append(pub.publish(f"fleet/{dev}/telemetry", reading(i), wait=False))
+                if i == first + 200:
+                    # a "from now" client joins in the middle of the stream
+                    for info in infos:
+                        info.wait_for_publish(30)
+                    b_ctx = await websockets.connect(URL + f"?device={dev}", max_queue=None)
+                    check_eq((await recv_json(b_ctx))["type"], "subscribed",
+                             "live client subscribed")
+                    joined_at = i
+            for info in infos:
+                info.wait_for_publish(30)
+            got_a = []
+            while len(got_a) < total:
+                m = await recv_json(a, timeout=30)
+                if m["type"] == "event":
+                    got_a.append(m)
+            while True:  # b: everything after it joined, then silence
+                try:
+                    m = json.loads(await asyncio.wait_for(b_ctx.recv(), 1.5))
+                except asyncio.TimeoutError:
+                    break
+                if m["type"] == "event":
+                    got_b.append(m)
+            await b_ctx.close()
+            return got_a, got_b, joined_at
+    try:
+        got_a, got_b, joined_at = asyncio.run(body())
+    finally:
+        pub.close()
+    check_eq([m["payload"]["seq"] for m in got_a], list(range(total)),
+             "since=0: every event once, in order, across the skipped stretch")
+    b_seqs = [m["payload"]["seq"] for m in got_b]
+    check(len(b_seqs) > 0 and b_seqs == list(range(b_seqs[0], total)),
+          "from-now client: a contiguous run to the end (got %s..%s)" %
+          (b_seqs[:1], b_seqs[-1:]))
+    check(b_seqs and b_seqs[0] <= joined_at + 1,
+          "from-now client: nothing after its subscription missed (first %s, joined at %d)" %
+          (b_seqs[:1], joined_at))
+
+
+@test
 def test_stop():
     bridge.stop()
     broker.stop()
