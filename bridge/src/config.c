@@ -639,6 +639,22 @@ int bridge_config_resolve(bridge_config *cfg, const asyncapi_doc *doc, char *err
                 return -1;
         }
     }
+    if (cfg->password == NULL) {
+        /* keeps the password out of argv (/proc/PID/cmdline) and out of files */
+        const char *env = getenv("ASYNCBRIDGE_MQTT_PASSWORD");
+
+        if (env != NULL && *env != '\0') {
+            if (strlen(env) > 65535) {
+                set_err(err, errsize, "ASYNCBRIDGE_MQTT_PASSWORD: longer than MQTT's 65535 bytes");
+                return -1;
+            }
+            cfg->password = strdup(env);
+            if (cfg->password == NULL) {
+                set_err(err, errsize, "out of memory");
+                return -1;
+            }
+        }
+    }
     {
         /* unreadable TLS files: a clear error now, not an opaque handshake failure later */
         const struct {
@@ -709,7 +725,9 @@ void bridge_config_usage(void *out_file)
             "  --http ADDR:PORT       HTTP listen address (default 127.0.0.1:8080)\n"
             "  --config FILE          settings file, JSON or YAML\n"
             "  --username NAME        MQTT user name\n"
-            "  --password TEXT        MQTT password\n"
+            "  --password TEXT        MQTT password (visible in the process list: prefer\n"
+            "                         the config file or ASYNCBRIDGE_MQTT_PASSWORD, which\n"
+            "                         is used when neither sets one)\n"
             "  --client-id ID         MQTT client id (default derived from the db path)\n"
             "  --tls-ca FILE          CA bundle (PEM) for mqtts://\n"
             "  --tls-cert FILE        client certificate (PEM)\n"

@@ -99,6 +99,45 @@ def right_credentials_from_config_file():
         bridge.kill9()
 
 
+@test
+def password_from_environment():
+    """ASYNCBRIDGE_MQTT_PASSWORD keeps the secret out of argv; a flag or
+    the config file wins over it."""
+    os.environ["ASYNCBRIDGE_MQTT_PASSWORD"] = SECRET
+    try:
+        bridge = auth_bridge("envpw", "--username", "bridge")
+        try:
+            bridge.start()
+            check(SECRET not in " ".join(bridge.args()), "password not on the command line")
+            publish_and_expect(bridge, "auth3", 5)
+            bridge.stop()
+            check(SECRET not in bridge.log_since(0), "password not in the log")
+        finally:
+            bridge.kill9()
+        # a wrong value in the environment does not override the flag
+        os.environ["ASYNCBRIDGE_MQTT_PASSWORD"] = WRONG
+        bridge = auth_bridge("envflag", "--username", "bridge", "--password", SECRET)
+        try:
+            bridge.start()
+            publish_and_expect(bridge, "auth4", 3)
+            bridge.stop()
+        finally:
+            bridge.kill9()
+        # and alone it is refused like any wrong password
+        bridge = auth_bridge("envwrong", "--username", "bridge")
+        try:
+            bridge.start(wait_subscribed=False)
+            wait_for(lambda: "not authorized" in bridge.log_since(0).lower(), 20,
+                     what="refusal of the wrong environment password")
+            check("subscribed to" not in bridge.log_since(0), "not subscribed")
+            check(WRONG not in bridge.log_since(0), "wrong password not in the log")
+            bridge.stop()
+        finally:
+            bridge.kill9()
+    finally:
+        del os.environ["ASYNCBRIDGE_MQTT_PASSWORD"]
+
+
 def wrong_password_case(version, *reason_texts):
     name = f"wrong-{version}"
     bridge = auth_bridge(name, "--username", "bridge", "--password", WRONG,
