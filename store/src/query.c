@@ -236,6 +236,32 @@ static void bind_i64(sqlite3_stmt *st, const char *name, int64_t v)
         sqlite3_bind_int64(st, i, v);
 }
 
+/* :lim, clamped to what SQLite's LIMIT takes from us. */
+static void bind_limit(sqlite3_stmt *st, size_t limit)
+{
+    bind_i64(st, ":lim", (int64_t)(limit > INT_MAX ? INT_MAX : limit));
+}
+
+/*
+ * The filters list queries share: :ch (NULL = any channel), the received_at
+ * window :from/:to (NULL when unset) and :lim. Names the statement lacks are
+ * skipped, so a statement variant without a filter just ignores it.
+ */
+static void bind_window(sqlite3_stmt *st, const char *channel, int has_from, int64_t from_ms,
+                        int has_to, int64_t to_ms, size_t limit)
+{
+    bind_text(st, ":ch", channel);
+    if (has_from)
+        bind_i64(st, ":from", from_ms);
+    else
+        bind_text(st, ":from", NULL);
+    if (has_to)
+        bind_i64(st, ":to", to_ms);
+    else
+        bind_text(st, ":to", NULL);
+    bind_limit(st, limit);
+}
+
 static const char *col_text(sqlite3_stmt *st, int i)
 {
     return (const char *)sqlite3_column_text(st, i);
@@ -280,6 +306,77 @@ int store_reader_end(store_reader *r)
     return run(r, st, "commit");
 }
 
+/*
+ * Row iteration. Every list query steps its statement the same way: decode
+ * the row, hand it to the caller's callback, stop when the callback asks,
+ * reset, map the SQLite code. step_rows() is that loop; a row_fn decodes one
+ * row of one statement shape and calls the callback kept in a struct visit.
+ */
+enum row_verdict {
+    ROW_NEXT,   /* row handed over, go on */
+    ROW_STOP,   /* row handed over, the callback asked to stop */
+    ROW_SKIP,   /* row not handed over (not counted), go on */
+    ROW_NOMEM   /* a NOT NULL column came back NULL: SQLite ran out of memory */
+};
+
+struct visit {
+    union {
+        store_event_cb event;
+        store_device_cb device;
+        store_state_cb state;
+        store_dead_letter_cb dead_letter;
+        store_series_cb series;
+        int (*recent)(void *ctx, const char *channel, int64_t n);
+    } cb;
+    void *ctx;
+    int with_payload;   /* dead letters: column 4 is the payload, not its length */
+};
+
+typedef enum row_verdict (*row_fn)(sqlite3_stmt *st, const struct visit *v);
+
+/*
+ * Steps st to the end or until the callback stops; resets st either way.
+ * Returns the rows handed to the callback, or a STORE_E* code for `what`.
+ */
+static int step_rows(store_reader *r, sqlite3_stmt *st, row_fn each, const struct visit *v,
+                     const char *what)
+{
+    int rc, rows = 0;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        enum row_verdict verdict = each(st, v);
+
+        if (verdict == ROW_SKIP)
+            continue;
+        if (verdict == ROW_NOMEM) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        rows++;
+        if (verdict == ROW_STOP) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return fail(r, rc, what);
+    return rows;
+}
+
+/* For lookups by key: n rows (or an error) -> 0, STORE_ENOTFOUND or the error. */
+static int found(int n)
+{
+    if (n < 0)
+        return n;
+    return n == 0 ? STORE_ENOTFOUND : 0;
+}
+
+static enum row_verdict next_or_stop(int cb_result)
+{
+    return cb_result ? ROW_STOP : ROW_NEXT;
+}
+
 /* Runs a one-row integer query; *out = column i (0 when no row). */
 static int one_row(store_reader *r, sqlite3_stmt *st, int64_t *out, int ncols,
                    const char *what)
@@ -301,23 +398,32 @@ static int one_row(store_reader *r, sqlite3_stmt *st, int64_t *out, int ncols,
     return fail(r, rc, what);
 }
 
-int store_read_heads(store_reader *r, int64_t *last_seq, int64_t *projected_seq)
+/* one_row() of statement id, with `name` bound to key first when name is set. */
+static int read_ints(store_reader *r, enum q_stmt id, const char *name, const char *key,
+                     int64_t *out, int ncols, const char *what)
 {
     int e = 0;
+    sqlite3_stmt *st = stmt(r, id, &e);
+
+    if (!st)
+        return e;
+    if (name)
+        bind_text(st, name, key);
+    return one_row(r, st, out, ncols, what);
+}
+
+int store_read_heads(store_reader *r, int64_t *last_seq, int64_t *projected_seq)
+{
+    int e;
     int64_t v = 0;
-    sqlite3_stmt *st;
 
     if (last_seq) {
-        if (!(st = stmt(r, Q_HEAD, &e)))
-            return e;
-        if ((e = one_row(r, st, &v, 1, "read log head")))
+        if ((e = read_ints(r, Q_HEAD, NULL, NULL, &v, 1, "read log head")))
             return e;
         *last_seq = v;
     }
     if (projected_seq) {
-        if (!(st = stmt(r, Q_CHECKPOINT, &e)))
-            return e;
-        if ((e = one_row(r, st, &v, 1, "read checkpoint")))
+        if ((e = read_ints(r, Q_CHECKPOINT, NULL, NULL, &v, 1, "read checkpoint")))
             return e;
         *projected_seq = v;
     }
@@ -327,13 +433,10 @@ int store_read_heads(store_reader *r, int64_t *last_seq, int64_t *projected_seq)
 int store_read_totals(store_reader *r, int64_t *events, int64_t *dead_letters,
                       int64_t *devices)
 {
-    int e = 0;
+    int e;
     int64_t v[3] = { 0, 0, 0 };
-    sqlite3_stmt *st = stmt(r, Q_TOTALS, &e);
 
-    if (!st)
-        return e;
-    if ((e = one_row(r, st, v, 3, "read totals")))
+    if ((e = read_ints(r, Q_TOTALS, NULL, NULL, v, 3, "read totals")))
         return e;
     if (events)
         *events = v[0];
@@ -370,12 +473,32 @@ static sqlite3_stmt *event_stmt(store_reader *r, unsigned mask, int *e)
     return prep(r, &r->ev[mask], sql, e);
 }
 
+static enum row_verdict event_row(sqlite3_stmt *st, const struct visit *v)
+{
+    store_event_row row = {
+        .seq = sqlite3_column_int64(st, 0),
+        .channel = col_text(st, 1),
+        .message = col_text(st, 2),
+        .device_id = col_text(st, 3),
+        .topic = col_text(st, 4),
+        .params = col_text(st, 5),
+        .payload = col_text(st, 6),
+        .payload_len = (size_t)sqlite3_column_bytes(st, 6),
+        .correlation_id = col_text(st, 7),
+        .received_at = sqlite3_column_int64(st, 8),
+    };
+
+    if (!row.channel || !row.payload)
+        return ROW_NOMEM;
+    return next_or_stop(v->cb.event(v->ctx, &row));
+}
+
 int store_read_events(store_reader *r, const store_event_query *q, store_event_cb cb,
                       void *ctx)
 {
     unsigned mask = 0;
     sqlite3_stmt *st;
-    int e = 0, rc, rows = 0;
+    int e = 0;
 
     if (!q || !cb || q->limit == 0)
         return STORE_EINVAL;
@@ -390,52 +513,21 @@ int store_read_events(store_reader *r, const store_event_query *q, store_event_c
     bind_i64(st, ":seq", q->desc ? (q->before_seq > 0 ? q->before_seq : INT64_MAX)
                                  : q->after_seq);
     bind_text(st, ":dev", q->device_id);
-    bind_text(st, ":ch", q->channel);
-    bind_i64(st, ":from", q->from_ms);
-    bind_i64(st, ":to", q->to_ms);
-    bind_i64(st, ":lim", (int64_t)(q->limit > INT_MAX ? INT_MAX : q->limit));
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_event_row row = {
-            .seq = sqlite3_column_int64(st, 0),
-            .channel = col_text(st, 1),
-            .message = col_text(st, 2),
-            .device_id = col_text(st, 3),
-            .topic = col_text(st, 4),
-            .params = col_text(st, 5),
-            .payload = col_text(st, 6),
-            .payload_len = (size_t)sqlite3_column_bytes(st, 6),
-            .correlation_id = col_text(st, 7),
-            .received_at = sqlite3_column_int64(st, 8),
-        };
-        if (!row.channel || !row.payload) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        rows++;
-        if (cb(ctx, &row)) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return fail(r, rc, "read events");
-    return rows;
+    bind_window(st, q->channel, q->has_from, q->from_ms, q->has_to, q->to_ms, q->limit);
+    return step_rows(r, st, event_row, &(struct visit){ .cb.event = cb, .ctx = ctx },
+                     "read events");
 }
 
 int store_read_max_seq(store_reader *r, const char *device_id, const char *channel,
                        int64_t *out)
 {
-    int e = 0;
+    int e;
     int64_t v = 0;
-    sqlite3_stmt *st;
 
     if ((!device_id && !channel) || !out)
         return STORE_EINVAL;
-    if (!(st = stmt(r, device_id ? Q_MAX_DEV : Q_MAX_CH, &e)))
-        return e;
-    bind_text(st, ":k", device_id ? device_id : channel);
-    if ((e = one_row(r, st, &v, 1, "read max seq")))
+    if ((e = read_ints(r, device_id ? Q_MAX_DEV : Q_MAX_CH, ":k",
+                       device_id ? device_id : channel, &v, 1, "read max seq")))
         return e;
     *out = v;
     return 0;
@@ -443,33 +535,20 @@ int store_read_max_seq(store_reader *r, const char *device_id, const char *chann
 
 /* ------------------------------------------------------------------ */
 
-static int device_rows(store_reader *r, sqlite3_stmt *st, store_device_cb cb, void *ctx)
+static enum row_verdict device_row(sqlite3_stmt *st, const struct visit *v)
 {
-    int rc, rows = 0;
+    store_device_row row = {
+        .device_id = col_text(st, 0),
+        .first_seen = sqlite3_column_int64(st, 1),
+        .last_seen = sqlite3_column_int64(st, 2),
+        .events = sqlite3_column_int64(st, 3),
+        .last_seq = sqlite3_column_int64(st, 4),
+        .status = col_text(st, 5),
+    };
 
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_device_row row = {
-            .device_id = col_text(st, 0),
-            .first_seen = sqlite3_column_int64(st, 1),
-            .last_seen = sqlite3_column_int64(st, 2),
-            .events = sqlite3_column_int64(st, 3),
-            .last_seq = sqlite3_column_int64(st, 4),
-            .status = col_text(st, 5),
-        };
-        if (!row.device_id) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        rows++;
-        if (cb(ctx, &row)) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return fail(r, rc, "read devices");
-    return rows;
+    if (!row.device_id)
+        return ROW_NOMEM;
+    return next_or_stop(v->cb.device(v->ctx, &row));
 }
 
 int store_read_devices(store_reader *r, const store_device_query *q, store_device_cb cb,
@@ -487,13 +566,14 @@ int store_read_devices(store_reader *r, const store_device_query *q, store_devic
     bind_text(st, ":ch", q->channel);
     bind_text(st, ":after", q->has_after ? (q->after_id ? q->after_id : "") : NULL);
     bind_i64(st, ":ls", q->after_last_seen);
-    bind_i64(st, ":lim", (int64_t)(q->limit > INT_MAX ? INT_MAX : q->limit));
-    return device_rows(r, st, cb, ctx);
+    bind_limit(st, q->limit);
+    return step_rows(r, st, device_row, &(struct visit){ .cb.device = cb, .ctx = ctx },
+                     "read devices");
 }
 
 int store_read_device(store_reader *r, const char *device_id, store_device_cb cb, void *ctx)
 {
-    int e = 0, n;
+    int e = 0;
     sqlite3_stmt *st;
 
     if (!device_id || !cb)
@@ -502,16 +582,29 @@ int store_read_device(store_reader *r, const char *device_id, store_device_cb cb
     if (!st)
         return e;
     bind_text(st, ":id", device_id);
-    n = device_rows(r, st, cb, ctx);
-    if (n < 0)
-        return n;
-    return n == 0 ? STORE_ENOTFOUND : 0;
+    return found(step_rows(r, st, device_row, &(struct visit){ .cb.device = cb, .ctx = ctx },
+                           "read devices"));
+}
+
+static enum row_verdict state_row(sqlite3_stmt *st, const struct visit *v)
+{
+    store_state_row row = {
+        .channel = col_text(st, 0),
+        .message = col_text(st, 1),
+        .seq = sqlite3_column_int64(st, 2),
+        .received_at = sqlite3_column_int64(st, 3),
+        .payload = col_text(st, 4),
+    };
+
+    if (!row.channel || !row.payload)
+        return ROW_NOMEM;
+    return next_or_stop(v->cb.state(v->ctx, &row));
 }
 
 int store_read_device_state(store_reader *r, const char *device_id, store_state_cb cb,
                             void *ctx)
 {
-    int e = 0, rc, rows = 0;
+    int e = 0;
     sqlite3_stmt *st;
 
     if (!device_id || !cb)
@@ -520,67 +613,46 @@ int store_read_device_state(store_reader *r, const char *device_id, store_state_
     if (!st)
         return e;
     bind_text(st, ":id", device_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_state_row row = {
-            .channel = col_text(st, 0),
-            .message = col_text(st, 1),
-            .seq = sqlite3_column_int64(st, 2),
-            .received_at = sqlite3_column_int64(st, 3),
-            .payload = col_text(st, 4),
-        };
-        if (!row.channel || !row.payload) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        rows++;
-        if (cb(ctx, &row)) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return fail(r, rc, "read device state");
-    return rows;
+    return step_rows(r, st, state_row, &(struct visit){ .cb.state = cb, .ctx = ctx },
+                     "read device state");
 }
 
 /* ------------------------------------------------------------------ */
 
 int store_read_channel_counts(store_reader *r, const char *channel, store_channel_counts *out)
 {
-    int e = 0;
+    int e;
     int64_t v[2] = { 0, 0 };
-    sqlite3_stmt *st;
 
     if (!channel || !out)
         return STORE_EINVAL;
-    if (!(st = stmt(r, Q_CH_COUNT, &e)))
-        return e;
-    bind_text(st, ":ch", channel);
-    if ((e = one_row(r, st, v, 1, "count channel events")))
+    if ((e = read_ints(r, Q_CH_COUNT, ":ch", channel, v, 1, "count channel events")))
         return e;
     out->events = v[0];
-    if (!(st = stmt(r, Q_CH_DL, &e)))
-        return e;
-    bind_text(st, ":ch", channel);
-    if ((e = one_row(r, st, v, 1, "count channel dead letters")))
+    if ((e = read_ints(r, Q_CH_DL, ":ch", channel, v, 1, "count channel dead letters")))
         return e;
     out->dead_letters = v[0];
-    if (!(st = stmt(r, Q_CH_LAST, &e)))
-        return e;
-    bind_text(st, ":ch", channel);
-    if ((e = one_row(r, st, v, 2, "read channel head")))
+    if ((e = read_ints(r, Q_CH_LAST, ":ch", channel, v, 2, "read channel head")))
         return e;
     out->last_seq = v[0];
     out->last_event_at = v[1];
     return 0;
 }
 
+static enum row_verdict recent_row(sqlite3_stmt *st, const struct visit *v)
+{
+    const char *ch = col_text(st, 0);
+
+    if (!ch)
+        return ROW_SKIP;
+    return next_or_stop(v->cb.recent(v->ctx, ch, sqlite3_column_int64(st, 1)));
+}
+
 int store_read_recent_counts(store_reader *r, int64_t since_ms, int64_t window,
                              int (*cb)(void *ctx, const char *channel, int64_t n),
                              void *ctx)
 {
-    int e = 0, rc, rows = 0;
+    int e = 0;
     int64_t head = 0;
     sqlite3_stmt *st;
 
@@ -592,55 +664,30 @@ int store_read_recent_counts(store_reader *r, int64_t since_ms, int64_t window,
         return e;
     bind_i64(st, ":minseq", head > window ? head - window : 0);
     bind_i64(st, ":since", since_ms);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *ch = col_text(st, 0);
-
-        if (!ch)
-            continue;
-        rows++;
-        if (cb(ctx, ch, sqlite3_column_int64(st, 1))) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return fail(r, rc, "read recent counts");
-    return rows;
+    return step_rows(r, st, recent_row, &(struct visit){ .cb.recent = cb, .ctx = ctx },
+                     "read recent counts");
 }
 
 /* ------------------------------------------------------------------ */
 
-static int dl_rows(store_reader *r, sqlite3_stmt *st, int with_payload,
-                   store_dead_letter_cb cb, void *ctx)
+static enum row_verdict dead_letter_row(sqlite3_stmt *st, const struct visit *v)
 {
-    int rc, rows = 0;
+    store_dead_letter_row row = {
+        .id = sqlite3_column_int64(st, 0),
+        .topic = col_text(st, 1),
+        .channel = col_text(st, 2),
+        .kind = col_text(st, 3),
+        .reason = col_text(st, 5),
+        .received_at = sqlite3_column_int64(st, 6),
+    };
 
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_dead_letter_row row = {
-            .id = sqlite3_column_int64(st, 0),
-            .topic = col_text(st, 1),
-            .channel = col_text(st, 2),
-            .kind = col_text(st, 3),
-            .reason = col_text(st, 5),
-            .received_at = sqlite3_column_int64(st, 6),
-        };
-        if (with_payload) {
-            row.payload = sqlite3_column_blob(st, 4);
-            row.payload_len = (size_t)sqlite3_column_bytes(st, 4);
-        } else {
-            row.payload_len = (size_t)sqlite3_column_int64(st, 4);
-        }
-        rows++;
-        if (cb(ctx, &row)) {
-            rc = SQLITE_DONE;
-            break;
-        }
+    if (v->with_payload) {
+        row.payload = sqlite3_column_blob(st, 4);
+        row.payload_len = (size_t)sqlite3_column_bytes(st, 4);
+    } else {
+        row.payload_len = (size_t)sqlite3_column_int64(st, 4);
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return fail(r, rc, "read dead letters");
-    return rows;
+    return next_or_stop(v->cb.dead_letter(v->ctx, &row));
 }
 
 int store_read_dead_letters(store_reader *r, const store_dead_letter_query *q,
@@ -654,19 +701,15 @@ int store_read_dead_letters(store_reader *r, const store_dead_letter_query *q,
     if (!(st = stmt(r, Q_DL_LIST, &e)))
         return e;
     bind_i64(st, ":before", q->before_id > 0 ? q->before_id : INT64_MAX);
-    bind_text(st, ":ch", q->channel);
     bind_text(st, ":kind", q->kind);
-    if (q->has_from)
-        bind_i64(st, ":from", q->from_ms);
-    if (q->has_to)
-        bind_i64(st, ":to", q->to_ms);
-    bind_i64(st, ":lim", (int64_t)(q->limit > INT_MAX ? INT_MAX : q->limit));
-    return dl_rows(r, st, 0, cb, ctx);
+    bind_window(st, q->channel, q->has_from, q->from_ms, q->has_to, q->to_ms, q->limit);
+    return step_rows(r, st, dead_letter_row,
+                     &(struct visit){ .cb.dead_letter = cb, .ctx = ctx }, "read dead letters");
 }
 
 int store_read_dead_letter(store_reader *r, int64_t id, store_dead_letter_cb cb, void *ctx)
 {
-    int e = 0, n;
+    int e = 0;
     sqlite3_stmt *st;
 
     if (!cb)
@@ -674,18 +717,31 @@ int store_read_dead_letter(store_reader *r, int64_t id, store_dead_letter_cb cb,
     if (!(st = stmt(r, Q_DL_ONE, &e)))
         return e;
     bind_i64(st, ":id", id);
-    n = dl_rows(r, st, 1, cb, ctx);
-    if (n < 0)
-        return n;
-    return n == 0 ? STORE_ENOTFOUND : 0;
+    return found(step_rows(r, st, dead_letter_row,
+                           &(struct visit){ .cb.dead_letter = cb, .ctx = ctx,
+                                            .with_payload = 1 },
+                           "read dead letters"));
 }
 
 /* ------------------------------------------------------------------ */
 
+static enum row_verdict series_row(sqlite3_stmt *st, const struct visit *v)
+{
+    store_series_row row = {
+        .bucket_start = sqlite3_column_int64(st, 0),
+        .count = sqlite3_column_int64(st, 1),
+        .min = sqlite3_column_double(st, 2),
+        .max = sqlite3_column_double(st, 3),
+        .sum = sqlite3_column_double(st, 4),
+    };
+
+    return next_or_stop(v->cb.series(v->ctx, &row));
+}
+
 int store_read_series(store_reader *r, const store_series_query *q, store_series_cb cb,
                       void *ctx)
 {
-    int e = 0, rc, rows = 0;
+    int e = 0;
     sqlite3_stmt *st;
 
     if (!q || !cb || !q->device_id || !q->channel || !q->field || q->bucket_ms <= 0 ||
@@ -695,34 +751,24 @@ int store_read_series(store_reader *r, const store_series_query *q, store_series
         return e;
     bind_i64(st, ":w", q->bucket_ms);
     bind_text(st, ":dev", q->device_id);
-    bind_text(st, ":ch", q->channel);
     bind_text(st, ":f", q->field);
-    bind_i64(st, ":from", q->has_from ? q->from_ms : INT64_MIN);
-    bind_i64(st, ":to", q->has_to ? q->to_ms : INT64_MAX);
-    bind_i64(st, ":lim", (int64_t)(q->limit > INT_MAX ? INT_MAX : q->limit));
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_series_row row = {
-            .bucket_start = sqlite3_column_int64(st, 0),
-            .count = sqlite3_column_int64(st, 1),
-            .min = sqlite3_column_double(st, 2),
-            .max = sqlite3_column_double(st, 3),
-            .sum = sqlite3_column_double(st, 4),
-        };
-        rows++;
-        if (cb(ctx, &row)) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return fail(r, rc, "read series");
-    return rows;
+    /* the series SQL has no NULL test: an open end is the widest bound */
+    bind_window(st, q->channel, 1, q->has_from ? q->from_ms : INT64_MIN, 1,
+                q->has_to ? q->to_ms : INT64_MAX, q->limit);
+    return step_rows(r, st, series_row, &(struct visit){ .cb.series = cb, .ctx = ctx },
+                     "read series");
+}
+
+static enum row_verdict any_row(sqlite3_stmt *st, const struct visit *v)
+{
+    (void)st;
+    (void)v;
+    return ROW_STOP;
 }
 
 int store_read_field_known(store_reader *r, const char *channel, const char *field)
 {
-    int e = 0, rc;
+    int e = 0;
     sqlite3_stmt *st;
 
     if (!channel || !field)
@@ -731,11 +777,5 @@ int store_read_field_known(store_reader *r, const char *channel, const char *fie
         return e;
     bind_text(st, ":ch", channel);
     bind_text(st, ":f", field);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc == SQLITE_DONE)
-        return 0;
-    return fail(r, rc, "read field");
+    return step_rows(r, st, any_row, &(struct visit){ .ctx = NULL }, "read field");
 }

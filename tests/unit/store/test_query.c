@@ -412,3 +412,139 @@ TEST(query, snapshot_sees_one_state)
     store_close(w);
     fixture_close(&f);
 }
+
+/* Counts rows and asks to stop once it has seen `stop_after` (0 = never). */
+typedef struct counter {
+    int n;
+    int stop_after;
+    char first[32];
+    int64_t first_n;
+} counter;
+
+static int counter_hit(counter *c)
+{
+    c->n++;
+    return c->stop_after && c->n == c->stop_after;
+}
+
+static int stop_device(void *ctx, const store_device_row *row)
+{
+    (void)row;
+    return counter_hit(ctx);
+}
+
+static int stop_state(void *ctx, const store_state_row *row)
+{
+    (void)row;
+    return counter_hit(ctx);
+}
+
+static int stop_dl(void *ctx, const store_dead_letter_row *row)
+{
+    counter *c = ctx;
+
+    if (c->n == 0)
+        c->first_n = row->id;
+    return counter_hit(c);
+}
+
+static int stop_bucket(void *ctx, const store_series_row *row)
+{
+    (void)row;
+    return counter_hit(ctx);
+}
+
+static int stop_recent(void *ctx, const char *channel, int64_t n)
+{
+    counter *c = ctx;
+
+    if (c->n == 0) {
+        snprintf(c->first, sizeof(c->first), "%s", channel);
+        c->first_n = n;
+    }
+    return counter_hit(c);
+}
+
+/* Every list query: a callback that stops ends the read with the rows so far. */
+TEST(query, callbacks_stop_early)
+{
+    fixture f;
+    counter c = { .stop_after = 1 };
+
+    ASSERT_EQ(fixture_open(&f), 0);
+    ASSERT_EQ(store_read_devices(f.r, &(store_device_query){ .limit = 10 }, stop_device, &c), 1);
+    ASSERT_EQ(c.n, 1);
+    c = (counter){ .stop_after = 1 };
+    ASSERT_EQ(store_read_device_state(f.r, "d1", stop_state, &c), 1);
+    c = (counter){ .stop_after = 0 };
+    ASSERT_EQ(store_read_device_state(f.r, "d1", stop_state, &c), 2);
+    ASSERT_EQ(store_read_device_state(f.r, "ghost", stop_state, &c), 0);
+    c = (counter){ .stop_after = 1 };
+    ASSERT_EQ(store_read_dead_letters(f.r, &(store_dead_letter_query){ .limit = 10 }, stop_dl,
+                                      &c),
+              1);
+    ASSERT_EQ(c.first_n, 2);
+    c = (counter){ .stop_after = 1 };
+    ASSERT_EQ(store_read_series(f.r, &(store_series_query){ .device_id = "d0",
+                                                           .channel = "telemetry",
+                                                           .field = "temperature",
+                                                           .bucket_ms = 60000, .limit = 10 },
+                                stop_bucket, &c),
+              1);
+    c = (counter){ .stop_after = 1 };
+    ASSERT_EQ(store_read_recent_counts(f.r, T0, 1000, stop_recent, &c), 1);
+    ASSERT_STR_EQ(c.first, "status");
+    ASSERT_EQ(c.first_n, 2);
+    fixture_close(&f);
+}
+
+/* The optional filters: set ones narrow the rows, unset ones do not. */
+TEST(query, optional_filters)
+{
+    fixture f;
+    counter c = { .n = 0 };
+    store_series_query sq = { .device_id = "d0", .channel = "telemetry",
+                              .field = "temperature", .bucket_ms = 60000, .limit = 100 };
+
+    ASSERT_EQ(fixture_open(&f), 0);
+    ASSERT_EQ(store_read_dead_letters(f.r, &(store_dead_letter_query){ .has_from = 1,
+                                                                      .from_ms = T0 + 1,
+                                                                      .limit = 10 },
+                                      stop_dl, &c),
+              1);
+    ASSERT_EQ(c.first_n, 2);
+    c = (counter){ .n = 0 };
+    ASSERT_EQ(store_read_dead_letters(f.r, &(store_dead_letter_query){ .has_to = 1,
+                                                                      .to_ms = T0 + 1,
+                                                                      .limit = 10 },
+                                      stop_dl, &c),
+              1);
+    ASSERT_EQ(c.first_n, 1);
+    c = (counter){ .n = 0 };
+    ASSERT_EQ(store_read_dead_letters(f.r, &(store_dead_letter_query){ .channel = "telemetry",
+                                                                      .limit = 10 },
+                                      stop_dl, &c),
+              1);
+    ASSERT_EQ(c.first_n, 1);
+    /* from_ms = 0 with has_from unset is no filter; set, it is one */
+    c = (counter){ .n = 0 };
+    ASSERT_EQ(store_read_dead_letters(f.r, &(store_dead_letter_query){ .has_from = 1,
+                                                                      .from_ms = T0 + 2,
+                                                                      .limit = 10 },
+                                      stop_dl, &c),
+              0);
+    c = (counter){ .n = 0 };
+    ASSERT_GT(store_read_series(f.r, &sq, stop_bucket, &c), 1);
+    sq.has_from = 1;
+    sq.from_ms = T0 + 600000;
+    ASSERT_EQ(store_read_series(f.r, &sq, stop_bucket, &c), 0);
+    sq.has_from = 0;
+    sq.has_to = 1;
+    sq.to_ms = T0 - 3600000;
+    ASSERT_EQ(store_read_series(f.r, &sq, stop_bucket, &c), 0);
+    c = (counter){ .n = 0 };
+    ASSERT_EQ(store_read_recent_counts(f.r, T0, 1000, stop_recent, &c), 2);
+    ASSERT_EQ(store_read_recent_counts(f.r, T0 + 2000000, 1000, stop_recent, &c), 0);
+    ASSERT_EQ(store_read_recent_counts(f.r, T0, 1000, NULL, &c), STORE_EINVAL);
+    fixture_close(&f);
+}
