@@ -315,7 +315,7 @@ static int user_version(store *s, int *out)
 static int migrate(store *s)
 {
     char sql[64];
-    int v, rc;
+    int v = 0, rc;
 
     rc = user_version(s, &v);
     if (rc != 0)

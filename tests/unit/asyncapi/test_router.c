@@ -577,7 +577,7 @@ TEST(router, random_cross_check)
         for (int j = 0; j < N_ADDR; j++) {
             const ref_addr *a = &addrs[j];
             int ok = added[j] && a->n == n;
-            size_t vo, vl;
+            size_t vo = 0, vl = 0;
 
             for (int k = 0; ok && k < n; k++)
                 ok = ref_level_match(a->levels[k], lv_start[k], lv_len[k], &vo, &vl);
@@ -614,7 +614,7 @@ TEST(router, random_cross_check)
         n_param_won += m.n_params > 0;
         /* Parameter values, in address order. */
         for (int k = 0, p = 0; k < n; k++) {
-            size_t vo, vl;
+            size_t vo = 0, vl = 0;
 
             if (!strchr(ref_addr_levels[best->levels[k]], '{'))
                 continue;
