@@ -31,13 +31,40 @@ struct run_ctx {
     atomic_int stopping;  /* set on SIGINT/SIGTERM: handlers stop retrying */
 };
 
-/* Ingest commit hook (writer thread): wake the HTTP log follower. */
+/*
+ * Ingest hooks (writer thread), direct live push: capture the batch only
+ * while a live client listens; publish its events after the commit; report
+ * every commit so that skipped seqs become a resync from the log.
+ */
+static int on_capture(void *ctx)
+{
+    struct run_ctx *rc = ctx;
+
+    return bridge_http_live_wanted(rc->http);
+}
+
+static void on_events(void *ctx, const bridge_ingest_event *ev, size_t n)
+{
+    struct run_ctx *rc = ctx;
+
+    for (size_t i = 0; i < n; i++)
+        (void)bridge_live_publish(rc->http, &(bridge_live_event){
+                                                .seq = ev[i].seq, .channel = ev[i].channel,
+                                                .message = ev[i].message,
+                                                .device_id = ev[i].device_id,
+                                                .topic = ev[i].topic,
+                                                .params_json = ev[i].params_json,
+                                                .payload_json = ev[i].payload_json,
+                                                .payload_len = ev[i].payload_len,
+                                                .correlation_id = ev[i].correlation_id,
+                                                .received_at = ev[i].received_at });
+}
+
 static void on_commit(void *ctx, int64_t last_seq)
 {
     struct run_ctx *rc = ctx;
 
-    (void)last_seq;
-    bridge_http_notify(rc->http);
+    bridge_live_committed(rc->http, last_seq);
 }
 
 /* /readyz (HTTP service thread): the broker side of readiness. */
@@ -245,6 +272,8 @@ int bridge_cmd_run(int argc, char **argv)
             .drop_unknown = cfg.unknown_topic == BRIDGE_UNKNOWN_DROP,
             .on_commit = on_commit,
             .on_commit_ctx = &ctx,
+            .capture = on_capture,
+            .on_events = on_events,
         };
 
         ing = bridge_ingest_new(&iopt, err, sizeof(err));
@@ -273,6 +302,7 @@ int bridge_cmd_run(int argc, char **argv)
             .ingest_stats = bridge_ingest_get_stats(ing),
             .ready = write_side_ready,
             .ready_ctx = &ctx,
+            .live_direct = 1,
         };
 
         http = bridge_http_start(&hopt, err, sizeof(err));
@@ -321,7 +351,7 @@ out_ing:
     if (ing != NULL)
         log_stats(bridge_ingest_get_stats(ing));
     /*
-     * The writer is gone (nothing calls bridge_http_notify any more); the
+     * The writer is gone (nothing publishes to the hub any more); the
      * HTTP side borrows the ingest counters until it has stopped.
      */
     bridge_http_stop(http);

@@ -640,7 +640,7 @@ bridge_http *bridge_http_start(const bridge_http_options *opts, char *err, size_
         goto fail;
     }
     h->thread_started = 1;
-    if (bridge_live_tail_start(h, err, errsize) < 0)
+    if (!h->opts.live_direct && bridge_live_tail_start(h, err, errsize) < 0)
         goto fail;
     return h;
 fail:

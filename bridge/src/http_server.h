@@ -11,16 +11,21 @@
  *                             .ingest_stats = bridge_ingest_get_stats(ing),
  *                             .ready = my_ready, .ready_ctx = ... };
  *   bridge_http *h = bridge_http_start(&o, err, sizeof(err));
- *   ... after each commit (any thread, cheap, never blocks):
- *   bridge_http_notify(h);
+ *   ... after each commit (see "Live events" below):
+ *   bridge_live_publish(h, &ev) per event, then bridge_live_committed(h, last_seq);
  *   ... at shutdown: bridge_http_stop(h);
  *
- * Live events come from a log follower thread with its own read-only
- * connection: it reads the events committed after the last one it handed
- * to the hub, woken by bridge_http_notify (or every tail_poll_ms without
- * it). So the ingest passes no event data and cannot be slowed by clients;
- * bridge_live_publish remains for callers that have the event at hand
- * (publishing the same seq twice is harmless: clients get each seq once).
+ * Live events reach the hub one of two ways (bridge_http_options.live_direct):
+ *  - direct (`asyncbridge run`): after each commit the ingest writer hands
+ *    the events it just stored to bridge_live_publish (copied, queued, the
+ *    service thread woken; never an lws call or a wait on clients), but
+ *    only while bridge_http_live_wanted says somebody listens, and reports
+ *    every commit's last seq to bridge_live_committed, which turns seqs
+ *    that were committed but not published into a resync from the log;
+ *  - follower (`asyncbridge serve`): a thread with its own read-only
+ *    connection reads the events committed after the last one it handed to
+ *    the hub, woken by bridge_http_notify (or every tail_poll_ms).
+ * Publishing the same seq twice is harmless: clients get each seq once.
  */
 #ifndef BRIDGE_HTTP_SERVER_H
 #define BRIDGE_HTTP_SERVER_H
@@ -59,6 +64,14 @@ typedef struct bridge_http_options {
     size_t live_max_frame;      /* incoming WS message bytes, 0 -> 4096 */
     unsigned sse_heartbeat_s;   /* SSE comment interval, 0 -> 15 */
     unsigned tail_poll_ms;      /* log follower's idle poll interval, 0 -> 20 */
+    /*
+     * 0: a log follower thread reads committed events and feeds the hub
+     *    (read replica: another process writes; bridge_http_notify wakes it).
+     * 1: no follower; the writer of this process hands its events over with
+     *    bridge_live_publish and reports every commit with
+     *    bridge_live_committed (`asyncbridge run`).
+     */
+    int live_direct;
 } bridge_http_options;
 
 /*
@@ -98,6 +111,7 @@ typedef struct bridge_live_event {
     const char *params_json;   /* JSON object text, or NULL ("{}") */
     const char *payload_json;  /* payload JSON text (valid JSON) */
     size_t payload_len;        /* 0 -> strlen */
+    const char *correlation_id; /* or NULL */
     int64_t received_at;       /* ms since the epoch */
 } bridge_live_event;
 
@@ -110,5 +124,24 @@ typedef struct bridge_live_event {
  * Thread: any (typically the ingest writer thread).
  */
 int bridge_live_publish(bridge_http *h, const bridge_live_event *ev);
+
+/*
+ * 1 when at least one live (WS/SSE) client is connected, else 0 (also for
+ * NULL). One atomic load. A writer that sees 0 after a commit may skip
+ * publishing that commit's events: a client that connects later reads the
+ * log from a point at or after it.
+ * Thread: any.
+ */
+int bridge_http_live_wanted(const bridge_http *h);
+
+/*
+ * Direct mode: every commit that stored events, after the bridge_live_publish
+ * calls for them (if any). When last_seq is beyond the last published seq
+ * and a live client is connected, the hub resyncs every subscription from
+ * the log (so events skipped because nobody listened when the batch began,
+ * or lost to out of memory, leave no gap). Cheap; never blocks on clients.
+ * NULL does nothing. Thread: the writer thread (the one that publishes).
+ */
+void bridge_live_committed(bridge_http *h, int64_t last_seq);
 
 #endif

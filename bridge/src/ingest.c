@@ -73,6 +73,16 @@ typedef struct item {
     int64_t seq;         /* event seq for OUT_EVENT */
 } item;
 
+/* One captured event (direct live push): strings are offsets into cap_mem. */
+typedef struct cap_ev {
+    const item *it;            /* topic, payload, seq, received_ms */
+    const char *channel;       /* channel id (the document's) */
+    const char *message;       /* message id (the document's) or NULL */
+    size_t dev_off;            /* device id in cap_mem, or SIZE_MAX for none */
+    size_t corr_off;           /* correlation id in cap_mem, or SIZE_MAX for none */
+    size_t params_off;         /* params JSON in cap_mem */
+} cap_ev;
+
 /* Per receiving channel: compiled rules. */
 typedef struct chan_info {
     const asyncapi_channel *ch;
@@ -111,6 +121,15 @@ struct bridge_ingest {
     uint64_t oldest_seg;        /* writer: lowest segment that may still exist */
     int64_t last_notify_us;     /* committing thread: last projector wake-up (monotonic) */
     int writer_waiting;         /* mu: 1 while the writer waits and nobody has signalled it yet */
+
+    /* direct live capture (committing thread only), reset for every batch */
+    int cap_on;                 /* this batch's events are being kept */
+    int cap_bad;                /* keeping them ran out of memory: no on_events */
+    char *cap_mem;              /* device ids and params JSON texts */
+    size_t cap_len, cap_size;
+    cap_ev *cap;                /* n_cap events of cap_max */
+    bridge_ingest_event *cap_out; /* cap_max, filled after the commit */
+    size_t n_cap, cap_max;
 };
 
 static const char *const dl_kind_names[BRIDGE_DL_KINDS] = {
@@ -305,6 +324,147 @@ out:
 }
 
 /* ------------------------------------------------------------------------ */
+/* Direct live capture                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Room for more bytes in cap_mem. Returns 0 or -1 (out of memory). */
+static int cap_reserve(bridge_ingest *ing, size_t more)
+{
+    size_t want = ing->cap_len + more, size = ing->cap_size ? ing->cap_size : 4096;
+    char *p;
+
+    if (want <= ing->cap_size)
+        return 0;
+    while (size < want)
+        size *= 2;
+    p = realloc(ing->cap_mem, size);
+    if (p == NULL)
+        return -1;
+    ing->cap_mem = p;
+    ing->cap_size = size;
+    return 0;
+}
+
+/* The same escaping as the store's params JSON, so live and log agree byte for byte. */
+static void cap_escape(bridge_ingest *ing, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *buf = ing->cap_mem;
+    size_t j = ing->cap_len;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '"' || c == '\\') {
+            buf[j++] = '\\';
+            buf[j++] = (char)c;
+        } else if (c < 0x20) {
+            buf[j++] = '\\';
+            buf[j++] = 'u';
+            buf[j++] = '0';
+            buf[j++] = '0';
+            buf[j++] = hex[c >> 4];
+            buf[j++] = hex[c & 15];
+        } else {
+            buf[j++] = (char)c;
+        }
+    }
+    ing->cap_len = j;
+}
+
+/*
+ * Keeps a copy of a stored event for on_events. On out of memory the
+ * batch's copy is abandoned (cap_bad): the receiver notices the missing
+ * seqs from on_commit's last_seq.
+ */
+static void cap_add(bridge_ingest *ing, const item *it, const chan_info *ci,
+                    const asyncapi_message *msg, const char *dev, const char *corr,
+                    const asyncapi_route_param *params, size_t n_params)
+{
+    size_t need = 3, dl = dev[0] ? strlen(dev) + 1 : 0, cl = corr ? strlen(corr) + 1 : 0;
+    cap_ev *e;
+
+    if (ing->cap_bad)
+        return;
+    if (ing->n_cap == ing->cap_max) {
+        size_t max = ing->cap_max ? ing->cap_max * 2 : 64;
+        cap_ev *c = realloc(ing->cap, max * sizeof(*c));
+        bridge_ingest_event *o;
+
+        if (c == NULL)
+            goto fail;
+        ing->cap = c;
+        o = realloc(ing->cap_out, max * sizeof(*o));
+        if (o == NULL)
+            goto fail;
+        ing->cap_out = o;
+        ing->cap_max = max;
+    }
+    for (size_t i = 0; i < n_params; i++)
+        need += 6 * ((params[i].name ? strlen(params[i].name) : 0) + params[i].len) + 6;
+    if (cap_reserve(ing, dl + cl + need) < 0)
+        goto fail;
+    e = &ing->cap[ing->n_cap++];
+    e->it = it;
+    e->channel = ci->ch->id;
+    e->message = msg ? msg->id : NULL;
+    e->dev_off = SIZE_MAX;
+    if (dl) {
+        e->dev_off = ing->cap_len;
+        memcpy(ing->cap_mem + ing->cap_len, dev, dl);
+        ing->cap_len += dl;
+    }
+    e->corr_off = SIZE_MAX;
+    if (cl) {
+        e->corr_off = ing->cap_len;
+        memcpy(ing->cap_mem + ing->cap_len, corr, cl);
+        ing->cap_len += cl;
+    }
+    e->params_off = ing->cap_len;
+    ing->cap_mem[ing->cap_len++] = '{';
+    for (size_t i = 0; i < n_params; i++) {
+        if (i)
+            ing->cap_mem[ing->cap_len++] = ',';
+        ing->cap_mem[ing->cap_len++] = '"';
+        cap_escape(ing, params[i].name ? params[i].name : "",
+                   params[i].name ? strlen(params[i].name) : 0);
+        ing->cap_mem[ing->cap_len++] = '"';
+        ing->cap_mem[ing->cap_len++] = ':';
+        ing->cap_mem[ing->cap_len++] = '"';
+        cap_escape(ing, params[i].value ? params[i].value : "",
+                   params[i].value ? params[i].len : 0);
+        ing->cap_mem[ing->cap_len++] = '"';
+    }
+    ing->cap_mem[ing->cap_len++] = '}';
+    ing->cap_mem[ing->cap_len++] = '\0';
+    return;
+fail:
+    ing->cap_bad = 1;
+}
+
+/* After the commit: hands the kept events to on_events. */
+static void cap_flush(bridge_ingest *ing)
+{
+    for (size_t k = 0; k < ing->n_cap; k++) {
+        const cap_ev *e = &ing->cap[k];
+
+        ing->cap_out[k] = (bridge_ingest_event){
+            .seq = e->it->seq,
+            .channel = e->channel,
+            .message = e->message,
+            .device_id = e->dev_off == SIZE_MAX ? NULL : ing->cap_mem + e->dev_off,
+            .topic = e->it->topic,
+            .params_json = ing->cap_mem + e->params_off,
+            .payload_json = e->it->payload,
+            .payload_len = e->it->len,
+            .correlation_id = e->corr_off == SIZE_MAX ? NULL : ing->cap_mem + e->corr_off,
+            .received_at = e->it->received_ms,
+        };
+    }
+    ing->opt.on_events(ing->opt.on_commit_ctx, ing->cap_out, ing->n_cap);
+}
+
+/* ------------------------------------------------------------------------ */
 /* The pipeline for one message, inside an open batch                       */
 /* ------------------------------------------------------------------------ */
 
@@ -418,6 +578,8 @@ static int process_one(bridge_ingest *ing, item *it)
     if (rc == 0) {
         it->outcome = OUT_EVENT;
         it->seq = seq;
+        if (ing->cap_on)
+            cap_add(ing, it, ci, msg, dev, corr_id, m.params, m.n_params);
         return 0;
     }
     if (rc == STORE_DUP) {
@@ -480,6 +642,11 @@ static int process_batch(bridge_ingest *ing, item *first, size_t n)
     uint64_t prev;
     int rc;
 
+    ing->n_cap = 0;
+    ing->cap_len = 0;
+    ing->cap_bad = 0;
+    ing->cap_on = ing->opt.capture != NULL && ing->opt.on_events != NULL &&
+                  ing->opt.capture(ing->opt.on_commit_ctx);
     rc = store_begin(s);
     if (rc != 0)
         return rc;
@@ -499,6 +666,8 @@ static int process_batch(bridge_ingest *ing, item *first, size_t n)
            !atomic_compare_exchange_weak(&ing->stats.commit_us_max, &prev, (uint64_t)dt)) {
     }
     count_batch(ing, first, n);
+    if (ing->cap_on && !ing->cap_bad && ing->n_cap > 0)
+        cap_flush(ing);
     if (ing->opt.on_commit != NULL) {
         int64_t last_seq = 0;
 
@@ -1149,6 +1318,9 @@ void bridge_ingest_free(bridge_ingest *ing)
     pthread_cond_destroy(&ing->cv_items);
     pthread_mutex_destroy(&ing->mu);
     free(ing->jdir);
+    free(ing->cap_mem);
+    free(ing->cap);
+    free(ing->cap_out);
     free(ing);
 }
 

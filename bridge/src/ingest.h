@@ -78,6 +78,24 @@ typedef struct bridge_ingest_stats {
     bridge_channel_stats *channels;      /* per channel of the document */
 } bridge_ingest_stats;
 
+/*
+ * One committed event as the ingest stored it, for live push without
+ * re-reading the log (bridge_ingest_options.on_events). Every pointer is
+ * borrowed for the duration of the on_events call only.
+ */
+typedef struct bridge_ingest_event {
+    int64_t seq;               /* event seq, strictly increasing within and across calls */
+    const char *channel;       /* channel id */
+    const char *message;       /* message id, or NULL */
+    const char *device_id;     /* or NULL */
+    const char *topic;         /* MQTT topic */
+    const char *params_json;   /* channel parameters, the exact JSON text stored */
+    const char *payload_json;  /* payload JSON text as stored */
+    size_t payload_len;        /* its bytes */
+    const char *correlation_id; /* or NULL */
+    int64_t received_at;       /* ms since the epoch */
+} bridge_ingest_event;
+
 typedef struct bridge_ingest_options {
     const asyncapi_doc *doc;       /* borrowed; outlives the ingest */
     store *writer;                 /* borrowed writer handle; used only by the ingest
@@ -97,6 +115,19 @@ typedef struct bridge_ingest_options {
      */
     void (*on_commit)(void *ctx, int64_t last_seq);
     void *on_commit_ctx;
+    /*
+     * Direct live push (both NULL = off). capture is asked once before each
+     * transaction (on the committing thread; must be cheap, e.g. one atomic
+     * load) whether anybody wants the events; when it returns nonzero the
+     * ingest keeps a copy of the batch's new events and, after the commit
+     * and before on_commit, passes them to on_events in seq order (n >= 1).
+     * A batch that was not captured (capture said 0, or keeping the copy ran
+     * out of memory) gets no on_events call, only on_commit: the receiver
+     * compares last_seq with what it was given to notice the gap. Both get
+     * on_commit_ctx; on_events must not block (copy and queue).
+     */
+    int (*capture)(void *ctx);
+    void (*on_events)(void *ctx, const bridge_ingest_event *ev, size_t n);
 } bridge_ingest_options;
 
 /*

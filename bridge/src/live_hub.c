@@ -136,6 +136,7 @@ int bridge_live_publish(bridge_http *h, const bridge_live_event *ev)
         .device_id = ev->device_id, .topic = ev->topic, .params = ev->params_json,
         .payload = ev->payload_json,
         .payload_len = ev->payload_len ? ev->payload_len : strlen(ev->payload_json),
+        .correlation_id = ev->correlation_id,
         .received_at = ev->received_at,
     };
     m = msg_from_row(&row);
@@ -148,6 +149,8 @@ int bridge_live_publish(bridge_http *h, const bridge_live_event *ev)
      * write plus a loop wake-up) per burst instead of per event.
      */
     wake = hub->inbox_head == NULL && !hub->inbox_gap;
+    if (ev->seq > hub->pub_seq)
+        hub->pub_seq = ev->seq;
     if (!m || hub->inbox_len >= LIVE_INBOX_MAX) {
         hub->inbox_gap = 1; /* subscribers resync from the log: nothing is lost */
         gap = 1;
@@ -165,6 +168,38 @@ int bridge_live_publish(bridge_http *h, const bridge_live_event *ev)
     if (wake)
         lws_cancel_service(h->lws);
     return gap ? -1 : 0;
+}
+
+int bridge_http_live_wanted(const bridge_http *h)
+{
+    return h && atomic_load(&h->live_clients) > 0;
+}
+
+void bridge_live_committed(bridge_http *h, int64_t last_seq)
+{
+    bridge_live_hub *hub;
+    int wake = 0;
+
+    if (!h || !h->hub)
+        return;
+    hub = h->hub;
+    pthread_mutex_lock(&hub->lock);
+    if (last_seq > hub->pub_seq) {
+        hub->pub_seq = last_seq;
+        /*
+         * Not published. Read the client count AFTER the commit: a client
+         * counted here may have taken its "from now" position before the
+         * commit, so resync it from the log; a client not counted yet
+         * registers later and reads a log that already holds these events.
+         */
+        if (atomic_load(&h->live_clients) > 0) {
+            wake = hub->inbox_head == NULL && !hub->inbox_gap;
+            hub->inbox_gap = 1;
+        }
+    }
+    pthread_mutex_unlock(&hub->lock);
+    if (wake)
+        lws_cancel_service(h->lws);
 }
 
 static int matches(const live_sub *s, const live_msg *m)
@@ -241,14 +276,12 @@ void bridge_live_hub_drain(bridge_live_hub *hub)
     hub->inbox_len = 0;
     hub->inbox_gap = 0;
     pthread_mutex_unlock(&hub->lock);
-    for (m = list; m; m = next) {
-        next = m->next;
-        hub->h->metrics.live_published++;
-        for (bridge_live_conn *c = hub->conns; c; c = c->next)
-            if (!c->closing)
-                deliver(c, m);
-        live__msg_unref(m);
-    }
+    /*
+     * A gap first: every subscription goes back to the log BEFORE this
+     * list is delivered, since the list may hold seqs after the missing
+     * ones (delivering them first would move last_seq past the hole). The
+     * list's events are committed, so the replay finds them all.
+     */
     if (gap) {
         for (bridge_live_conn *c = hub->conns; c; c = c->next) {
             for (size_t i = 0; i < c->n_subs_max; i++)
@@ -256,6 +289,14 @@ void bridge_live_hub_drain(bridge_live_hub *hub)
                     c->subs[i].replay = 1;
             lws_callback_on_writable(c->wsi);
         }
+    }
+    for (m = list; m; m = next) {
+        next = m->next;
+        hub->h->metrics.live_published++;
+        for (bridge_live_conn *c = hub->conns; c; c = c->next)
+            if (!c->closing)
+                deliver(c, m);
+        live__msg_unref(m);
     }
 }
 

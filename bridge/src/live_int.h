@@ -91,7 +91,8 @@ struct bridge_live_hub {
     pthread_mutex_t lock;        /* guards inbox_* (any thread) */
     live_msg *inbox_head, *inbox_tail;
     size_t inbox_len;
-    int inbox_gap;               /* events were refused: resync every LIVE sub via replay */
+    int inbox_gap;               /* events were refused or skipped: resync every sub via replay */
+    int64_t pub_seq;             /* highest seq published or reported committed (lock) */
     struct bridge_live_conn *conns; /* service thread */
     size_t n_conns;
     lws_sorted_usec_list_t sul;  /* periodic timer: stalls, heartbeats */

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The log follower: a thread with its own read-only connection that hands
- * every newly committed event to the live hub in seq order. Woken by
- * bridge_http_notify after a commit (or every tail_poll_ms), so the ingest
- * passes no event data and never waits for the HTTP side; a read replica
- * (`asyncbridge serve`) follows another process's commits the same way.
- * It starts at the log head: earlier events are replay, not live.
+ * every newly committed event to the live hub in seq order, for a read
+ * replica (`asyncbridge serve`) following another process's commits. Woken
+ * by bridge_http_notify (or every tail_poll_ms). Not started in direct mode
+ * (bridge_http_options.live_direct, `asyncbridge run`), where the writer
+ * publishes its own events. It starts at the log head: earlier events are
+ * replay, not live.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@ static int tail_row(void *ctx, const store_event_row *r)
                                      .message = r->message, .device_id = r->device_id,
                                      .topic = r->topic, .params_json = r->params,
                                      .payload_json = r->payload, .payload_len = r->payload_len,
+                                     .correlation_id = r->correlation_id,
                                      .received_at = r->received_at });
     h->tail_last = r->seq;
     return 0;
