@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asyncapi/parse.h"
 #include "docs_int.h"
 
 void asyncapi__dbuf_init(asyncapi__dbuf *b)
@@ -117,43 +118,6 @@ void asyncapi__dbuf_printf(asyncapi__dbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/*
- * Length of the valid UTF-8 sequence at s[0..n), 0 if invalid
- * (overlongs, surrogates and code points above U+10FFFF are invalid).
- */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len, i;
-    uint32_t cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 static const char replacement[] = "\xEF\xBF\xBD";
 
 /*
@@ -173,7 +137,7 @@ static size_t put_text_char(asyncapi__dbuf *b, const unsigned char *p, size_t n)
         asyncapi__dbuf_putc(b, (char)p[0]);
         return 1;
     }
-    l = utf8_len(p, n);
+    l = asyncapi_utf8_seq((const char *)p, n);
     if (l == 0) {
         asyncapi__dbuf_puts(b, replacement);
         return 1;
@@ -204,7 +168,7 @@ void asyncapi__html_escn(asyncapi__dbuf *b, const char *s, size_t n)
             if (p[i] < 0x20 || p[i] == 0x7F) {
                 rep = replacement;
             } else if (p[i] >= 0x80) {
-                l = utf8_len(p + i, n - i);
+                l = asyncapi_utf8_seq((const char *)(p + i), n - i);
                 if (l == 0) {
                     rep = replacement;
                     l = 1;

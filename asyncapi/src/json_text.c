@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "asyncapi/error.h"
+#include "asyncapi/parse.h"
 
 #define ARENA_CHUNK 16384
 
@@ -112,12 +113,16 @@ static void skip_ws(parser *ps)
         ps->p++;
 }
 
-/* Length of a valid UTF-8 sequence at s (s < end, *s >= 0x80), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, const unsigned char *end)
+size_t asyncapi_utf8_seq(const char *str, size_t n)
 {
-    unsigned c = s[0];
-    size_t n = (size_t)(end - s);
+    const unsigned char *s = (const unsigned char *)str;
+    unsigned c;
 
+    if (n == 0)
+        return 0;
+    c = s[0];
+    if (c < 0x80)
+        return 1;
     if (c >= 0xC2 && c <= 0xDF)
         return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
     if (c >= 0xE0 && c <= 0xEF) {
@@ -134,9 +139,9 @@ static size_t utf8_seq(const unsigned char *s, const unsigned char *end)
             (s[3] & 0xC0) != 0x80)
             return 0;
         if (c == 0xF0 && s[1] < 0x90)
-            return 0;
+            return 0; /* overlong */
         if (c == 0xF4 && s[1] >= 0x90)
-            return 0;
+            return 0; /* above U+10FFFF */
         return 4;
     }
     return 0;
@@ -221,7 +226,7 @@ static int parse_string(parser *ps, char **out, uint32_t *hash)
             return fail(ps, ASYNCAPI_ESYNTAX, "control character in string");
         }
         {
-            size_t n = utf8_seq(q, ps->end);
+            size_t n = asyncapi_utf8_seq((const char *)q, (size_t)(ps->end - q));
 
             if (!n) {
                 ps->p = q;

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asyncapi/parse.h"
+
 void bridge_buf_init(bridge_buf *b, size_t pre)
 {
     memset(b, 0, sizeof(*b));
@@ -158,44 +160,13 @@ void bridge_buf_double(bridge_buf *b, double v)
     }
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xE0 && s[1] < 0xA0)
-            return 0; /* overlong */
-        if (c == 0xED && s[1] >= 0xA0)
-            return 0; /* surrogate */
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
-            (s[3] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xF0 && s[1] < 0x90)
-            return 0;
-        if (c == 0xF4 && s[1] >= 0x90)
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
 int bridge_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, k;
 
     while (i < n) {
-        k = utf8_seq(p + i, n - i);
+        k = asyncapi_utf8_seq((const char *)(p + i), n - i);
         if (!k)
             return 0;
         i += k;
@@ -227,7 +198,7 @@ void bridge_buf_json_str(bridge_buf *b, const char *s, size_t n)
             continue;
         }
         if (p[i] >= 0x80) {
-            k = utf8_seq(p + i, n - i);
+            k = asyncapi_utf8_seq((const char *)(p + i), n - i);
             if (k) {
                 bridge_buf_append(b, p + i, k);
                 i += k;

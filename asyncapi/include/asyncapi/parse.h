@@ -67,4 +67,13 @@ cJSON *asyncapi_parse_file(const char *path, const asyncapi_parse_limits *limits
  */
 int asyncapi_json_parse(const char *buf, size_t len, unsigned max_depth, cJSON **out);
 
+/*
+ * Length of the valid UTF-8 sequence at s[0..n): 1 for ASCII, 2-4 for a
+ * well-formed multi-byte character, 0 when invalid (n == 0, truncated,
+ * overlong, a surrogate, above U+10FFFF). The one UTF-8 check of the
+ * project: the JSON reader, the docs renderer and the HTTP side use it.
+ * Thread: any.
+ */
+size_t asyncapi_utf8_seq(const char *s, size_t n);
+
 #endif

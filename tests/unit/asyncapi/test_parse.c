@@ -412,3 +412,24 @@ TEST(parse, json_parse_strict_value)
     ASSERT_EQ(asyncapi_json_parse(NULL, 3, 0, &out), ASYNCAPI_EINVAL);
     ASSERT_EQ(asyncapi_json_parse("1", 1, 0, NULL), ASYNCAPI_EINVAL);
 }
+
+/* The one UTF-8 check shared by the JSON reader, the docs and the HTTP side. */
+TEST(parse, utf8_seq_accepts_exactly_well_formed_utf8)
+{
+    ASSERT_EQ(asyncapi_utf8_seq("a", 1), 1);
+    ASSERT_EQ(asyncapi_utf8_seq("\xC3\xA9", 2), 2);         /* é */
+    ASSERT_EQ(asyncapi_utf8_seq("\xE2\x82\xAC", 3), 3);     /* € */
+    ASSERT_EQ(asyncapi_utf8_seq("\xF0\x9F\x98\x80", 4), 4); /* U+1F600 */
+    ASSERT_EQ(asyncapi_utf8_seq("\xF4\x8F\xBF\xBF", 4), 4); /* U+10FFFF */
+    ASSERT_EQ(asyncapi_utf8_seq("", 0), 0);                 /* nothing left */
+    ASSERT_EQ(asyncapi_utf8_seq("\xC3", 1), 0);             /* truncated */
+    ASSERT_EQ(asyncapi_utf8_seq("\xE2\x82", 2), 0);         /* truncated */
+    ASSERT_EQ(asyncapi_utf8_seq("\xC0\xAF", 2), 0);         /* overlong '/' */
+    ASSERT_EQ(asyncapi_utf8_seq("\xE0\x80\xAF", 3), 0);     /* overlong */
+    ASSERT_EQ(asyncapi_utf8_seq("\xF0\x80\x80\xAF", 4), 0); /* overlong */
+    ASSERT_EQ(asyncapi_utf8_seq("\xED\xA0\x80", 3), 0);     /* surrogate D800 */
+    ASSERT_EQ(asyncapi_utf8_seq("\xF4\x90\x80\x80", 4), 0); /* above U+10FFFF */
+    ASSERT_EQ(asyncapi_utf8_seq("\x80", 1), 0);             /* lone continuation */
+    ASSERT_EQ(asyncapi_utf8_seq("\xC3\x28", 2), 0);         /* bad continuation */
+    ASSERT_EQ(asyncapi_utf8_seq("\xFF", 1), 0);
+}
