@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <libwebsockets.h>
+#include <sys/prctl.h>
 
 #include "live.h"
 #include "log.h"
@@ -444,6 +445,7 @@ static void lws_log_emit(int level, const char *line)
 static void *service_main(void *arg)
 {
     bridge_http *h = arg;
+    prctl(PR_SET_NAME, "ab-http", 0, 0, 0); /* thread name for top/perf */
 
     while (!atomic_load(&h->stopping))
         if (lws_service(h->lws, 0) < 0)

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include <MQTTAsync.h>
+#include <sys/prctl.h>
 
 #include "log.h"
 
@@ -152,8 +153,11 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
                     msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0, msg->qos);
 
     pthread_mutex_lock(&m->mu);
-    m->cb_active--;
-    pthread_cond_broadcast(&m->cv);
+    /* only a stopping bridge waits for cb_active to reach 0: waking the
+     * connection thread for every message would cost a futex wake and a
+     * context switch per message */
+    if (--m->cb_active == 0 && m->stopping)
+        pthread_cond_broadcast(&m->cv);
     pthread_mutex_unlock(&m->mu);
     if (rc != 0)
         return 0;
@@ -513,6 +517,7 @@ static void start_connect(bridge_mqtt_in *m)
 static void *conn_main(void *arg)
 {
     bridge_mqtt_in *m = arg;
+    prctl(PR_SET_NAME, "ab-mqtt-conn", 0, 0, 0); /* thread name for top/perf */
 
     pthread_mutex_lock(&m->mu);
     while (!m->stopping) {

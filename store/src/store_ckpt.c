@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 struct store__ckpt {
     pthread_t thread;          /* the checkpointer, joined by store__ckpt_stop */
@@ -32,6 +33,7 @@ struct store__ckpt {
 static void *ckpt_main(void *arg)
 {
     store__ckpt *c = arg;
+    prctl(PR_SET_NAME, "ab-checkpoint", 0, 0, 0); /* thread name for top/perf */
 
     pthread_mutex_lock(&c->mu);
     for (;;) {

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <sys/prctl.h>
 
 #include "asyncapi/parse.h"
 #include "devices/devices.h"
@@ -626,6 +627,7 @@ static void deadline_after(struct timespec *ts, int ms)
 static void *projector_main(void *arg)
 {
     store_projector *p = arg;
+    prctl(PR_SET_NAME, "ab-projector", 0, 0, 0); /* thread name for top/perf */
 
     for (;;) {
         size_t n = 0;
