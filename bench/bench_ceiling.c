@@ -100,7 +100,8 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: bench_ceiling --broker tcp://HOST:PORT --client-id ID [--mode live|subscribe|drain]\n"
-            "                     [--topic FILTER]... [--qos 0|1|2] [--expect N] [--timeout S]\n");
+            "                     [--topic FILTER]... [--qos 0|1|2] [--expect N] [--timeout S]\n"
+            "                     [--paho-trace default|error]\n");
 }
 
 int main(int argc, char **argv)
@@ -136,6 +137,15 @@ int main(int argc, char **argv)
             mode = v;
         } else if (strcmp(argv[i - 1], "--topic") == 0 && b.n_topics < MAX_TOPICS) {
             b.topics[b.n_topics++] = (char *)v;
+        } else if (strcmp(argv[i - 1], "--paho-trace") == 0) {
+            /* "error": Paho's trace level as asyncbridge sets it (no
+             * per-packet trace formatting); "default": stock Paho */
+            if (strcmp(v, "error") == 0) {
+                MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
+            } else if (strcmp(v, "default") != 0) {
+                fprintf(stderr, "bench_ceiling: --paho-trace wants default or error\n");
+                return 2;
+            }
         } else if (strcmp(argv[i - 1], "--qos") == 0) {
             b.qos = (int)strtol(v, &end, 10);
             if (*end || b.qos < 0 || b.qos > 2) {

@@ -444,6 +444,14 @@ static int create_client(bridge_mqtt_in *m, char *err, size_t errsize)
     int rc;
 
     co.MQTTVersion = m->version;
+    /*
+     * Paho formats a trace line (vsnprintf, a clock read, a global mutex)
+     * for every packet at its default level, into a buffer nobody reads
+     * here: ~3 us of the receive thread per message. Errors only, unless
+     * Paho's own debugging variable asks for its trace.
+     */
+    if (getenv("MQTT_C_CLIENT_TRACE") == NULL)
+        MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
     rc = MQTTAsync_createWithOptions(&m->client, m->uri, m->client_id,
                                      MQTTCLIENT_PERSISTENCE_DEFAULT, m->persist_dir, &co);
     if (rc != MQTTASYNC_SUCCESS) {
