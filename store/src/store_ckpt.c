@@ -28,6 +28,8 @@ struct store__ckpt {
     int pending;               /* a checkpoint was requested */
     int stop;                  /* the thread must exit */
     sqlite3 *db;               /* its own connection; used only by the thread */
+    int woken_at;              /* WAL size at the last wake-up (writer's thread only) */
+    unsigned wakes;            /* wake-ups so far (writer's thread only; tests) */
 };
 
 static void *ckpt_main(void *arg)
@@ -56,10 +58,21 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
     store__ckpt *c = arg;
 
+    if (frames < c->woken_at)
+        c->woken_at = 0; /* the WAL restarted from its beginning */
     if (frames >= STORE__WAL_MAX_PAGES) {
         /* let the WAL restart: copy the rest here (SQLITE_BUSY if the thread is at it) */
         (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    } else if (frames >= STORE__WAL_BG_PAGES) {
+    } else if (frames - c->woken_at >= STORE__WAL_BG_PAGES) {
+        /*
+         * Once per STORE__WAL_BG_PAGES of new WAL, not after every commit
+         * past the mark: a WAL that has not restarted yet (a checkpoint
+         * copies the frames, the restart waits for the next write
+         * transaction without older readers) would otherwise cost a
+         * checkpoint with its two fsyncs per commit.
+         */
+        c->woken_at = frames;
+        c->wakes++;
         pthread_mutex_lock(&c->mu);
         c->pending = 1;
         pthread_cond_signal(&c->cv);
@@ -105,6 +118,11 @@ fail_mutex:
     pthread_mutex_destroy(&c->mu);
 fail_free:
     free(c);
+}
+
+unsigned store__ckpt_wakes(const store *s)
+{
+    return s->ckpt ? s->ckpt->wakes : 0;
 }
 
 void store__ckpt_stop(store *s)

@@ -176,6 +176,8 @@ int store__dedupe_prune(store *s);
 void store__ckpt_start(store *s);
 /* Stops and joins the checkpointer, closes its connection. No-op without one. */
 void store__ckpt_stop(store *s);
+/* How often the writer woke the checkpointer thread (writer's thread; tests). */
+unsigned store__ckpt_wakes(const store *s);
 /* Deepest container nesting store__json_valid accepts (SQLite's json_valid: 2000). */
 #define STORE__JSON_MAX_DEPTH 2000
 /*

@@ -295,6 +295,49 @@ TEST(write_path, checkpointer_thread_moves_wal)
     tmpdb_release(&t);
 }
 
+/*
+ * A reader pinning an old snapshot keeps the WAL from restarting, so it
+ * stays above STORE__WAL_BG_PAGES commit after commit: the checkpointer is
+ * woken once per STORE__WAL_BG_PAGES of new WAL, not after every commit.
+ */
+TEST(write_path, checkpointer_woken_per_wal_growth_not_per_commit)
+{
+    tmpdb t;
+    store *s;
+    sqlite3 *reader;
+    char payload[3100];
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put(s, 0, NULL), 0);
+    ASSERT_NOT_NULL(s->ckpt);
+    ASSERT_EQ(sqlite3_open_v2(t.path, &reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM events;", NULL, NULL, NULL),
+              SQLITE_OK);
+    /* ~5000 pages in one commit: past the mark once */
+    ASSERT_EQ(store_begin(s), 0);
+    for (int i = 0; i < 5000; i++) {
+        store_event ev = wp_event(payload);
+        snprintf(payload, sizeof(payload), "{\"i\":%d,\"pad\":\"%03000d\"}", i, 0);
+        ASSERT_EQ(store_append_event(s, &ev, NULL), 0);
+    }
+    ASSERT_EQ(store_commit(s), 0);
+    ASSERT_EQ(store__ckpt_wakes(s), 1u);
+    /* 200 small commits, a few pages each: still far from another 4000 */
+    for (int i = 1; i <= 200; i++)
+        ASSERT_EQ(put(s, i, NULL), 0);
+    ASSERT_EQ(store__ckpt_wakes(s), 1u);
+    sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(reader);
+    store_close(s);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM events"), 5201);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
 TEST(write_path, no_checkpointer_for_memory_and_readers)
 {
     store *s = store_open(":memory:", NULL, NULL, NULL, 0);
