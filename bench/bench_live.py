@@ -4,7 +4,8 @@
 
   bench/bench_live.py BUILD_DIR fanout  [--clients 1000] [--rate 10000] [--seconds 10]
   bench/bench_live.py BUILD_DIR latency [--rate 10000] [--seconds 10]
-  bench/bench_live.py BUILD_DIR mqtt    [--rate 10000] [--seconds 10]
+  bench/bench_live.py BUILD_DIR mqtt    [--rate 10000] [--seconds 10] [--py-publisher]
+                                        [--py-client]
 
 Both run `asyncbridge serve` on a fresh store in /tmp and append events with
 python's sqlite3 in batches (commit every 1 ms), the way another process
@@ -19,14 +20,20 @@ latency: one WebSocket client subscribed to the channel; each payload holds
 mqtt:    the real path: a private mosquitto, `asyncbridge run --http`, a
          paced QoS 1 publisher (`bench_ingest pubrate`, C, own process;
          --py-publisher for the old in-process paho one) and one WebSocket
-         client; prints MQTT publish -> WebSocket receive percentiles and
-         the bridge's CPU time. ASYNCBRIDGE_BIN overrides the daemon.
+         client (`bench_wslat`, C, own process, when built; --py-client for
+         the in-process python websockets one, whose own CPU use and
+         scheduling delay dominate at 10k msg/s); prints MQTT publish ->
+         WebSocket receive percentiles and the bridge's and the client's
+         CPU time. ASYNCBRIDGE_BIN overrides the daemon; BENCH_WSLAT_PREFIX
+         is prepended to bench_wslat's command line (e.g. "valgrind -q").
 """
 import argparse
 import asyncio
 import json
 import os
 import re
+import select
+import shlex
 import socket
 import sqlite3
 import subprocess
@@ -174,6 +181,12 @@ async def latency(port, pid, db, args):
     print(f"server RSS: {rss_kb(pid)} kB")
 
 
+def wait_ready(proc, seconds):
+    """Waits for a client's "ready" line; False if it exited or stayed silent."""
+    r, _, _ = select.select([proc.stdout], [], [], seconds)
+    return bool(r) and proc.stdout.readline().strip() == "ready"
+
+
 async def mqtt_latency(args):
     from harness import Bridge, Mosquitto, Publisher
     tmp = tempfile.mkdtemp(prefix="bench-live-mqtt-")
@@ -189,6 +202,42 @@ async def mqtt_latency(args):
     total = args.rate * args.seconds
     cpub = os.path.join(args.build, "bench", "bench_ingest")
     use_c = os.path.exists(cpub) and not args.py_publisher
+    wslat = os.path.join(args.build, "bench", "bench_wslat")
+    use_wslat = os.path.exists(wslat) and not args.py_client
+    res = None  # bench_wslat's JSON line
+
+    def publish():
+        """Starts the publisher; returns a function that waits for its end."""
+        if use_c:
+            # the C publisher in its own process: a python publisher
+            # sharing the GIL with this receiver cannot hold 10k msg/s
+            proc = subprocess.Popen([cpub, "pubrate", str(broker.port), str(total),
+                                     str(args.rate)], stdout=subprocess.PIPE, text=True)
+            return lambda: print(proc.communicate(timeout=60)[0].strip())
+        pub = Publisher(broker.port, inflight=1000)
+
+        def stream():
+            tick, per = 0.002, max(1, int(args.rate * 0.002))
+            next_t, i = time.monotonic(), 0
+            while i < total:
+                for _ in range(per):
+                    d = f"n{i % 100}"
+                    pub.client.publish(f"fleet/{d}/telemetry",
+                                       '{"seq":%d,"ts":"2026-11-23T10:15:00Z",'
+                                       '"temperature":21.5,"humidity":%.6f}'
+                                       % (i, time.time() % 100), qos=1)
+                    i += 1
+                next_t += tick
+                d = next_t - time.monotonic()
+                if d > 0:
+                    time.sleep(d)
+        th = threading.Thread(target=stream)
+        th.start()
+
+        def finish():
+            th.join()
+            pub.close()
+        return finish
 
     async def receive(ws):
         got = 0
@@ -205,53 +254,59 @@ async def mqtt_latency(args):
                 lat.append(((now % 100) - sent) % 100 * 1000)
 
     try:
-        async with websockets.connect(f"ws://127.0.0.1:{port}/api/v1/live?channel=telemetry",
-                                      max_queue=None, ping_interval=None) as ws:
-            await ws.recv()
-            if use_c:
-                # the C publisher in its own process: a python publisher
-                # sharing the GIL with this receiver cannot hold 10k msg/s
-                proc = subprocess.Popen([cpub, "pubrate", str(broker.port), str(total),
-                                         str(args.rate)], stdout=subprocess.PIPE, text=True)
+        if use_wslat:
+            # the C client in its own process: the python one below needs
+            # most of a core at 10k msg/s and its scheduling delay dominates
+            cli = subprocess.Popen(shlex.split(os.environ.get("BENCH_WSLAT_PREFIX", "")) +
+                                   [wslat, "--port", str(port), "--expect", str(total),
+                                    "--timeout", "10"], stdout=subprocess.PIPE, text=True)
+            try:
+                if not wait_ready(cli, 30):
+                    raise RuntimeError("bench_wslat did not get ready")
+                finish = publish()
+                cli.wait(timeout=args.seconds + 120)
+                finish()
+                out = cli.stdout.read().strip().splitlines()
+                res = json.loads(out[-1]) if out else None
+            finally:
+                if cli.poll() is None:
+                    cli.kill()
+                    cli.wait()
+                cli.stdout.close()
+        else:
+            async with websockets.connect(f"ws://127.0.0.1:{port}/api/v1/live?channel=telemetry",
+                                          max_queue=None, ping_interval=None) as ws:
+                await ws.recv()
+                cpu0 = time.process_time()
+                finish = publish()
                 await receive(ws)
-                print(proc.communicate(timeout=60)[0].strip())
-            else:
-                pub = Publisher(broker.port, inflight=1000)
-
-                def stream():
-                    tick, per = 0.002, max(1, int(args.rate * 0.002))
-                    next_t, i = time.monotonic(), 0
-                    while i < total:
-                        for _ in range(per):
-                            d = f"n{i % 100}"
-                            pub.client.publish(f"fleet/{d}/telemetry",
-                                               '{"seq":%d,"ts":"2026-11-23T10:15:00Z",'
-                                               '"temperature":21.5,"humidity":%.6f}'
-                                               % (i, time.time() % 100), qos=1)
-                            i += 1
-                        next_t += tick
-                        d = next_t - time.monotonic()
-                        if d > 0:
-                            time.sleep(d)
-                th = threading.Thread(target=stream)
-                th.start()
-                await receive(ws)
-                th.join()
-                pub.close()
-            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
-            mm = dict(re.findall(r"^(asyncbridge_commit\w*) (\S+)$", text, re.M))
-            commits = float(mm.get("asyncbridge_commits_total", 0))
-            if commits:
-                print(f"commits: {commits:.0f} ({total / commits:.1f} msg/commit), mean "
-                      f"{float(mm['asyncbridge_commit_latency_seconds_sum']) / commits * 1e3:.2f} ms,"
-                      f" max {float(mm['asyncbridge_commit_latency_max_seconds']) * 1e3:.1f} ms")
-            print(f"bridge cpu: {cpu_s(bridge.proc.pid):.2f} s for {total} messages "
-                  f"({cpu_s(bridge.proc.pid) * 1e6 / total:.1f} us/msg incl. start-up)")
+                finish()
+                py_cpu = time.process_time() - cpu0
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+        mm = dict(re.findall(r"^(asyncbridge_commit\w*) (\S+)$", text, re.M))
+        commits = float(mm.get("asyncbridge_commits_total", 0))
+        if commits:
+            print(f"commits: {commits:.0f} ({total / commits:.1f} msg/commit), mean "
+                  f"{float(mm['asyncbridge_commit_latency_seconds_sum']) / commits * 1e3:.2f} ms,"
+                  f" max {float(mm['asyncbridge_commit_latency_max_seconds']) * 1e3:.1f} ms")
+        print(f"bridge cpu: {cpu_s(bridge.proc.pid):.2f} s for {total} messages "
+              f"({cpu_s(bridge.proc.pid) * 1e6 / total:.1f} us/msg incl. start-up)")
     finally:
         bridge.stop()
         broker.stop()
         import shutil
         shutil.rmtree(tmp, ignore_errors=True)
+    if use_wslat:
+        if not res or not res["events"]:
+            print(f"events: {res['events'] if res else 0} received of {total} published "
+                  f"at {args.rate}/s (bench_wslat: {res})")
+            return
+        print(f"events: {res['events']} received of {total} published at {args.rate}/s")
+        print(f"MQTT publish -> WebSocket receive: p50 {res['p50_ms']:.2f} ms, "
+              f"p90 {res['p90_ms']:.2f} ms, p99 {res['p99_ms']:.2f} ms, "
+              f"max {res['max_ms']:.2f} ms")
+        print(f"client cpu: {res['cpu_s']:.2f} s (bench_wslat, C)")
+        return
     lat.sort()
 
     def pct(p):
@@ -259,6 +314,8 @@ async def mqtt_latency(args):
     print(f"events: {len(lat)} received of {args.rate * args.seconds} published at {args.rate}/s")
     print(f"MQTT publish -> WebSocket receive: p50 {pct(50):.2f} ms, p90 {pct(90):.2f} ms, "
           f"p99 {pct(99):.2f} ms, max {lat[-1]:.2f} ms")
+    print(f"client cpu: {py_cpu:.2f} s (python websockets, this process"
+          f"{' incl. the publisher thread' if not use_c else ''})")
 
 
 def main():
@@ -270,6 +327,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--py-publisher", action="store_true",
                     help="mqtt: publish from python (the old way) instead of bench_ingest pubrate")
+    ap.add_argument("--py-client", action="store_true",
+                    help="mqtt: receive with the python websockets client instead of bench_wslat")
     args = ap.parse_args()
     if args.mode == "mqtt":
         asyncio.run(mqtt_latency(args))
