@@ -404,7 +404,7 @@ store *store_open(const char *path, const store_options *opt, int *err, char *di
         oflags |= SQLITE_OPEN_READWRITE;
     else
         oflags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+    rc = sqlite3_open_v2(path, &s->db, oflags, store__vfs());
     if (rc != SQLITE_OK) {
         rc = store__error(s, rc == SQLITE_NOMEM ? STORE_ENOMEM : map_rc(rc) == STORE_ECORRUPT
                                                                    ? STORE_ECORRUPT : STORE_EIO,

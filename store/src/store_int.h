@@ -100,6 +100,17 @@ enum store__stmt_id {
     STORE__STMT_COUNT
 };
 
+/*
+ * The VFS writing connections open their database with (store_vfs.c): the
+ * default VFS, with a WAL transaction's frames written in one write instead
+ * of two per page. Registers it on the first call; NULL if that failed
+ * (then the default VFS is used).
+ */
+#define STORE__VFS_NAME "asyncbridge-walbuf"
+const char *store__vfs(void);
+/* Writes the shim handed to WAL files so far, all files (tests). */
+unsigned long store__vfs_wal_writes(void);
+
 /* The checkpointer thread of an appending handle (store_ckpt.c). */
 typedef struct store__ckpt store__ckpt;
 
