@@ -32,6 +32,9 @@ typedef struct bench {
     char *topics[MAX_TOPICS];
     int n_topics;
     int qos;
+    const char *lat_field;   /* --latency FIELD: payload number = publish wall clock % 100 s */
+    double *lat;             /* latencies in ms (callback thread), lat_cap of them */
+    size_t n_lat, lat_cap;
 } bench;
 
 static double now_s(void)
@@ -55,9 +58,35 @@ static int on_message(void *ctx, char *topic, int len, MQTTAsync_message *m)
     if (atomic_fetch_add(&b->count, 1) == 0)
         b->first = t;
     b->last = t;
+    if (b->lat_field && b->n_lat < b->lat_cap && m->payloadlen > 0) {
+        /* the payload is not NUL-terminated: copy a bounded prefix */
+        char text[512], key[80], *at;
+        size_t n = (size_t)m->payloadlen < sizeof(text) - 1 ? (size_t)m->payloadlen : sizeof(text) - 1;
+        struct timespec wall;
+
+        memcpy(text, m->payload, n);
+        text[n] = '\0';
+        snprintf(key, sizeof(key), "\"%s\":", b->lat_field);
+        if ((at = strstr(text, key)) != NULL) {
+            double sent = strtod(at + strlen(key), NULL), now, d;
+
+            clock_gettime(CLOCK_REALTIME, &wall);
+            now = (double)(wall.tv_sec % 100) + (double)wall.tv_nsec / 1e9;
+            d = now - sent;
+            if (d < -50)
+                d += 100;
+            b->lat[b->n_lat++] = d * 1000;
+        }
+    }
     MQTTAsync_freeMessage(&m);
     MQTTAsync_free(topic);
     return 1; /* the ack goes out after this returns */
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
 static void on_lost(void *ctx, char *cause)
@@ -101,7 +130,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: bench_ceiling --broker tcp://HOST:PORT --client-id ID [--mode live|subscribe|drain]\n"
             "                     [--topic FILTER]... [--qos 0|1|2] [--expect N] [--timeout S]\n"
-            "                     [--paho-trace default|error]\n");
+            "                     [--paho-trace default|error] [--latency FIELD]\n");
 }
 
 int main(int argc, char **argv)
@@ -137,6 +166,9 @@ int main(int argc, char **argv)
             mode = v;
         } else if (strcmp(argv[i - 1], "--topic") == 0 && b.n_topics < MAX_TOPICS) {
             b.topics[b.n_topics++] = (char *)v;
+        } else if (strcmp(argv[i - 1], "--latency") == 0) {
+            /* FIELD holds the publisher's wall clock % 100 s (bench_ingest pubrate) */
+            b.lat_field = v;
         } else if (strcmp(argv[i - 1], "--paho-trace") == 0) {
             /* "error": Paho's trace level as asyncbridge sets it (no
              * per-packet trace formatting); "default": stock Paho */
@@ -176,6 +208,18 @@ int main(int argc, char **argv)
     }
     if (b.n_topics == 0)
         b.topics[b.n_topics++] = "#";
+    if (b.lat_field) {
+        if (expect == 0 || expect > 100000000ull) {
+            fprintf(stderr, "bench_ceiling: --latency needs --expect 1..100000000\n");
+            return 2;
+        }
+        b.lat_cap = (size_t)expect;
+        b.lat = malloc(b.lat_cap * sizeof(*b.lat));
+        if (b.lat == NULL) {
+            fprintf(stderr, "bench_ceiling: out of memory\n");
+            return 1;
+        }
+    }
 
     rc = MQTTAsync_create(&b.h, broker, client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL);
     if (rc != MQTTASYNC_SUCCESS) {
@@ -226,6 +270,13 @@ int main(int argc, char **argv)
                (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
                ru.ru_maxrss, expect && n >= expect ? "true" : "false");
+        if (b.lat_field && b.n_lat > 0) {
+            qsort(b.lat, b.n_lat, sizeof(*b.lat), cmp_double);
+#define PCT(p) b.lat[(size_t)((p) / 100.0 * (double)(b.n_lat - 1))]
+            printf("{\"latency_ms\":{\"n\":%zu,\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"max\":%.2f}}\n",
+                   b.n_lat, PCT(50), PCT(90), PCT(99), b.lat[b.n_lat - 1]);
+#undef PCT
+        }
         code = expect && n < expect ? 1 : 0;
     }
 out: {
@@ -235,5 +286,6 @@ out: {
         sleep_ms(100);
     MQTTAsync_destroy(&b.h);
 }
+    free(b.lat);
     return code;
 }

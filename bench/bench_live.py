@@ -6,6 +6,7 @@
   bench/bench_live.py BUILD_DIR latency [--rate 10000] [--seconds 10]
   bench/bench_live.py BUILD_DIR mqtt    [--rate 10000] [--seconds 10] [--py-publisher]
                                         [--py-client]
+  bench/bench_live.py BUILD_DIR ceiling [--rate 10000] [--seconds 10]
 
 Both run `asyncbridge serve` on a fresh store in /tmp and append events with
 python's sqlite3 in batches (commit every 1 ms), the way another process
@@ -26,6 +27,10 @@ mqtt:    the real path: a private mosquitto, `asyncbridge run --http`, a
          WebSocket receive percentiles and the bridge's and the client's
          CPU time. ASYNCBRIDGE_BIN overrides the daemon; BENCH_WSLAT_PREFIX
          is prepended to bench_wslat's command line (e.g. "valgrind -q").
+ceiling: the same publisher and broker with `bench_ceiling --latency`, a
+         Paho C subscriber that only counts, instead of the bridge: MQTT
+         publish -> subscriber callback percentiles, the floor the mqtt
+         mode's figures are to be read against.
 """
 import argparse
 import asyncio
@@ -318,10 +323,46 @@ async def mqtt_latency(args):
           f"{' incl. the publisher thread' if not use_c else ''})")
 
 
+def ceiling_latency(args):
+    """The same paced publisher against bench_ceiling, a Paho C subscriber
+    that only counts (no bridge): the latency the broker, Paho and this
+    machine give before any work is done with the message."""
+    from harness import Mosquitto
+    tmp = tempfile.mkdtemp(prefix="bench-live-ceiling-")
+    broker = Mosquitto(tmp).start()
+    total = args.rate * args.seconds
+    try:
+        sub = subprocess.Popen([os.path.join(args.build, "bench", "bench_ceiling"),
+                                "--broker", f"tcp://127.0.0.1:{broker.port}",
+                                "--client-id", "bench-live-ceiling", "--mode", "live",
+                                "--topic", "fleet/+/telemetry", "--expect", str(total),
+                                "--latency", "humidity", "--timeout", "60"],
+                               stdout=subprocess.PIPE, text=True)
+        if sub.stdout.readline().strip() != "ready":
+            raise RuntimeError("bench_ceiling did not get ready")
+        pub = subprocess.run([os.path.join(args.build, "bench", "bench_ingest"), "pubrate",
+                              str(broker.port), str(total), str(args.rate)],
+                             stdout=subprocess.PIPE, text=True, timeout=120)
+        print(pub.stdout.strip())
+        out = sub.communicate(timeout=90)[0].strip().splitlines()
+    finally:
+        broker.stop()
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+    run = json.loads(out[-2]) if len(out) >= 2 else {}
+    lat = json.loads(out[-1]).get("latency_ms", {}) if out else {}
+    print(f"events: {run.get('msgs', 0)} received of {total} published at {args.rate}/s "
+          f"(count-only subscriber, no bridge)")
+    if lat:
+        print(f"MQTT publish -> subscriber callback: p50 {lat['p50']:.2f} ms, p90 {lat['p90']:.2f} ms, "
+              f"p99 {lat['p99']:.2f} ms, max {lat['max']:.2f} ms")
+    print(f"subscriber cpu: {run.get('cpu_s', 0):.2f} s")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
-    ap.add_argument("mode", choices=["fanout", "latency", "mqtt"])
+    ap.add_argument("mode", choices=["fanout", "latency", "mqtt", "ceiling"])
     ap.add_argument("--clients", type=int, default=1000)
     ap.add_argument("--rate", type=int, default=10000)
     ap.add_argument("--seconds", type=int, default=10)
@@ -332,6 +373,9 @@ def main():
     args = ap.parse_args()
     if args.mode == "mqtt":
         asyncio.run(mqtt_latency(args))
+        return
+    if args.mode == "ceiling":
+        ceiling_latency(args)
         return
     tmp = tempfile.mkdtemp(prefix="bench-live-")
     db = os.path.join(tmp, "live.db")
