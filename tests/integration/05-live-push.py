@@ -364,6 +364,32 @@ def test_max_connections():
 
 
 @test
+def test_frame_sizes_in_one_burst():
+    """Frames are built by the bridge and sent in bursts: payloads around
+    the 7-bit, 16-bit and 64-bit length encodings, back to back, arrive
+    intact and in order through an independent client."""
+    async def body():
+        async with websockets.connect(URL + "?device=d3", max_size=4 << 20) as ws:
+            check_eq((await recv_json(ws))["type"], "subscribed", "subscribed")
+            pads = [0, 40, 100, 65400, 70000, 300, 0, 200000, 10]
+            new = []
+            con = sqlite3.connect(DB, timeout=10)
+            for pad in pads:  # one transaction: delivered as one burst
+                with _lock:
+                    _seq[0] += 1
+                    s = _seq[0]
+                add_event(con, s, "telemetry", "d3", {"seq": s, "ts": "x", "temperature": 20.0,
+                                                      "humidity": 50.0, "pad": "p" * pad}, T0 + s)
+                new.append(s)
+            con.commit()
+            con.close()
+            got = await collect_events(ws, new[-1])
+            check_eq([m["seq"] for m in got], new, "every size, in order")
+            check_eq([len(m["payload"]["pad"]) for m in got], pads, "payloads intact")
+    run(body())
+
+
+@test
 def test_live_doc_and_clean_stop():
     st, hd, body = srv.request("/asyncapi/live.yaml")
     check_eq(st, 200, "live.yaml")
