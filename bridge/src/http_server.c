@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include <libwebsockets.h>
-#include <sys/prctl.h>
 
 #include "live.h"
 #include "log.h"
@@ -445,6 +445,7 @@ static void lws_log_emit(int level, const char *line)
 static void *service_main(void *arg)
 {
     bridge_http *h = arg;
+
     prctl(PR_SET_NAME, "ab-http", 0, 0, 0); /* thread name for top/perf */
 
     while (!atomic_load(&h->stopping))

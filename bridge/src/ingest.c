@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/prctl.h>
 
 #include "asyncapi/router.h"
 #include "devices/devices.h"
@@ -1034,6 +1034,7 @@ static void *writer_main(void *arg)
     size_t n = 0, n_prev = 0;
     int failing = 0;
     unsigned backoff_ms = 50;
+
     prctl(PR_SET_NAME, "ab-writer", 0, 0, 0); /* thread name for top/perf */
 
     for (;;) {

@@ -11,8 +11,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <sys/prctl.h>
+#include <time.h>
 
 #include "http_int.h"
 
@@ -36,6 +36,7 @@ static int tail_row(void *ctx, const store_event_row *r)
 static void *tail_main(void *arg)
 {
     bridge_http *h = arg;
+
     prctl(PR_SET_NAME, "ab-live-tail", 0, 0, 0); /* thread name for top/perf */
 
     while (!atomic_load(&h->stopping)) {

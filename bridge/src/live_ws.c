@@ -229,7 +229,6 @@ static void url_subscription(bridge_live_conn *c, const char *q)
     subscribe(c, "default", q[0] == '1' ? ch : NULL, q[1] == '1' ? dv : NULL, since_v);
 }
 
-/* Writes queued frames while the socket takes them. Returns 0 or -1 (close). */
 /* Appends the header of an unmasked, final text frame of n payload bytes (RFC 6455 5.2). */
 static void frame_header(bridge_buf *tx, size_t n)
 {
@@ -256,6 +255,7 @@ static void frame_header(bridge_buf *tx, size_t n)
  * are framed here and handed to lws as one raw write, so a burst costs one
  * send(2) instead of one per event. The connection has no extensions
  * (no permessage-deflate), so the frames are plain RFC 6455 frames.
+ * Returns 0 or -1 (close).
  */
 static int ws_write(bridge_live_conn *c, struct lws *wsi)
 {

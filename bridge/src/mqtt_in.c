@@ -13,11 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include <MQTTAsync.h>
-#include <sys/prctl.h>
 
 #include "log.h"
 
@@ -525,6 +525,7 @@ static void start_connect(bridge_mqtt_in *m)
 static void *conn_main(void *arg)
 {
     bridge_mqtt_in *m = arg;
+
     prctl(PR_SET_NAME, "ab-mqtt-conn", 0, 0, 0); /* thread name for top/perf */
 
     pthread_mutex_lock(&m->mu);

@@ -35,6 +35,7 @@ struct store__ckpt {
 static void *ckpt_main(void *arg)
 {
     store__ckpt *c = arg;
+
     prctl(PR_SET_NAME, "ab-checkpoint", 0, 0, 0); /* thread name for top/perf */
 
     pthread_mutex_lock(&c->mu);

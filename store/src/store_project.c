@@ -14,10 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
-#include <sys/prctl.h>
 
 #include "asyncapi/parse.h"
 #include "devices/devices.h"
@@ -627,6 +627,7 @@ static void deadline_after(struct timespec *ts, int ms)
 static void *projector_main(void *arg)
 {
     store_projector *p = arg;
+
     prctl(PR_SET_NAME, "ab-projector", 0, 0, 0); /* thread name for top/perf */
 
     for (;;) {
