@@ -4,9 +4,10 @@
 
   bench/bench_live.py BUILD_DIR fanout  [--clients 1000] [--rate 10000] [--seconds 10]
   bench/bench_live.py BUILD_DIR latency [--rate 10000] [--seconds 10]
-  bench/bench_live.py BUILD_DIR mqtt    [--rate 10000] [--seconds 10] [--py-publisher]
-                                        [--py-client]
+  bench/bench_live.py BUILD_DIR mqtt    [--rate 10000] [--seconds 10]
+                                        [--publisher raw|paho|python] [--py-client]
   bench/bench_live.py BUILD_DIR ceiling [--rate 10000] [--seconds 10]
+                                        [--publisher raw|paho]
 
 Both run `asyncbridge serve` on a fresh store in /tmp and append events with
 python's sqlite3 in batches (commit every 1 ms), the way another process
@@ -19,9 +20,11 @@ fanout:  N WebSocket clients, each subscribed to one device of N; events go
 latency: one WebSocket client subscribed to the channel; each payload holds
          its commit time; prints p50/p90/p99/max of commit -> receive.
 mqtt:    the real path: a private mosquitto, `asyncbridge run --http`, a
-         paced QoS 1 publisher (`bench_ingest pubrate`, C, own process;
-         --py-publisher for the old in-process paho one) and one WebSocket
-         client (`bench_wslat`, C, own process, when built; --py-client for
+         paced QoS 1 publisher (`bench_pub`, C, raw socket, own process;
+         --publisher paho for `bench_ingest pubrate`, Paho's asynchronous
+         client; --publisher python for the old in-process paho-mqtt one)
+         and one WebSocket client (`bench_wslat`, C, own process, when
+         built; --py-client for
          the in-process python websockets one, whose own CPU use and
          scheduling delay dominate at 10k msg/s); prints MQTT publish ->
          WebSocket receive percentiles and the bridge's and the client's
@@ -205,8 +208,7 @@ async def mqtt_latency(args):
     bridge.start()
     lat = []
     total = args.rate * args.seconds
-    cpub = os.path.join(args.build, "bench", "bench_ingest")
-    use_c = os.path.exists(cpub) and not args.py_publisher
+    use_c = args.publisher != "python"
     wslat = os.path.join(args.build, "bench", "bench_wslat")
     use_wslat = os.path.exists(wslat) and not args.py_client
     res = None  # bench_wslat's JSON line
@@ -216,8 +218,8 @@ async def mqtt_latency(args):
         if use_c:
             # the C publisher in its own process: a python publisher
             # sharing the GIL with this receiver cannot hold 10k msg/s
-            proc = subprocess.Popen([cpub, "pubrate", str(broker.port), str(total),
-                                     str(args.rate)], stdout=subprocess.PIPE, text=True)
+            proc = subprocess.Popen(publisher_cmd(args, broker.port, total),
+                                    stdout=subprocess.PIPE, text=True)
             return lambda: print(proc.communicate(timeout=60)[0].strip())
         pub = Publisher(broker.port, inflight=1000)
 
@@ -323,6 +325,18 @@ async def mqtt_latency(args):
           f"{' incl. the publisher thread' if not use_c else ''})")
 
 
+def publisher_cmd(args, port, total):
+    """The paced C publisher's command line: bench_pub (raw socket, one
+    send per message) or, with --publisher paho, bench_ingest pubrate (Paho's
+    asynchronous client, 1 ms ticks; it needs more than a core at 10k msg/s
+    here, which starves the broker and the receiver)."""
+    if args.publisher == "paho":
+        return [os.path.join(args.build, "bench", "bench_ingest"), "pubrate",
+                str(port), str(total), str(args.rate)]
+    return [os.path.join(args.build, "bench", "bench_pub"), str(port), str(total),
+            str(args.rate)]
+
+
 def ceiling_latency(args):
     """The same paced publisher against bench_ceiling, a Paho C subscriber
     that only counts (no bridge): the latency the broker, Paho and this
@@ -340,8 +354,7 @@ def ceiling_latency(args):
                                stdout=subprocess.PIPE, text=True)
         if sub.stdout.readline().strip() != "ready":
             raise RuntimeError("bench_ceiling did not get ready")
-        pub = subprocess.run([os.path.join(args.build, "bench", "bench_ingest"), "pubrate",
-                              str(broker.port), str(total), str(args.rate)],
+        pub = subprocess.run(publisher_cmd(args, broker.port, total),
                              stdout=subprocess.PIPE, text=True, timeout=120)
         print(pub.stdout.strip())
         out = sub.communicate(timeout=90)[0].strip().splitlines()
@@ -366,8 +379,9 @@ def main():
     ap.add_argument("--clients", type=int, default=1000)
     ap.add_argument("--rate", type=int, default=10000)
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--py-publisher", action="store_true",
-                    help="mqtt: publish from python (the old way) instead of bench_ingest pubrate")
+    ap.add_argument("--publisher", choices=["raw", "paho", "python"], default="raw",
+                    help="raw: bench_pub (default); paho: bench_ingest pubrate; "
+                         "python: in-process paho-mqtt (mqtt mode only)")
     ap.add_argument("--py-client", action="store_true",
                     help="mqtt: receive with the python websockets client instead of bench_wslat")
     args = ap.parse_args()
