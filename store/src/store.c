@@ -112,6 +112,7 @@ static const char *const migrations[] = {
 
 static const char *const stmt_sql[STORE__STMT_COUNT] = {
     [STORE__BEGIN] = "BEGIN IMMEDIATE",
+    [STORE__BEGIN_READ] = "BEGIN", /* deferred: a read snapshot, no write lock */
     [STORE__COMMIT] = "COMMIT",
     [STORE__ROLLBACK] = "ROLLBACK",
     [STORE__EV_FIND_CORR] =

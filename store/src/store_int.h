@@ -78,6 +78,7 @@
 /* Cached prepared statements, prepared on first use. */
 enum store__stmt_id {
     STORE__BEGIN,
+    STORE__BEGIN_READ,
     STORE__COMMIT,
     STORE__ROLLBACK,
     STORE__EV_FIND_CORR,
@@ -142,6 +143,9 @@ struct store {
     int ckpt_tried;                          /* store__ckpt_start ran (once per handle) */
     store__ckpt *ckpt;                       /* checkpointer thread, owned, or NULL */
     sqlite3_stmt *stmt[STORE__STMT_COUNT];   /* cached statements, owned, NULL until used */
+    void (*fold_gap_hook)(void *arg);        /* tests: runs between the projector's read
+                                                and write phases (store_project) */
+    void *fold_gap_arg;
     char errmsg[512];                        /* last failure text, "" if none */
 };
 

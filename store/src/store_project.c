@@ -454,75 +454,136 @@ static int checkpoint_get(store *s, int64_t *cp)
     return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : store__fail(s, rc, "cannot read checkpoint");
 }
 
-/* Folds one batch inside the caller's transaction. */
-static int fold_batch(store *s, const fold_opts *fo, size_t *folded, int64_t *cp_out)
+/*
+ * Read phase: folds up to batch_max events after the checkpoint into m
+ * (loading the stored aggregates they touch). *cp_at = the checkpoint it
+ * started from, *last = the last seq folded, *folded = how many.
+ */
+static int fold_read(store *s, const fold_opts *fo, agg_map *m, int64_t *cp_at, int64_t *last,
+                     size_t *folded)
 {
-    agg_map m = {0};
     sqlite3_stmt *scan;
-    int64_t cp, last;
     size_t n = 0;
     int rc;
 
-    rc = checkpoint_get(s, &cp);
+    rc = checkpoint_get(s, cp_at);
     if (rc != 0)
         return rc;
-    last = cp;
+    *last = *cp_at;
     scan = store__stmt(s, STORE__PJ_SCAN);
     if (!scan)
         return STORE_EIO;
-    sqlite3_bind_int64(scan, 1, cp);
+    sqlite3_bind_int64(scan, 1, *cp_at);
     sqlite3_bind_int64(scan, 2, (sqlite3_int64)fo->batch_max);
     while ((rc = sqlite3_step(scan)) == SQLITE_ROW) {
-        rc = fold_event(s, &m, fo, scan);
+        rc = fold_event(s, m, fo, scan);
         if (rc != 0) {
             sqlite3_reset(scan);
-            goto out;
+            return rc;
         }
-        last = sqlite3_column_int64(scan, 0);
+        *last = sqlite3_column_int64(scan, 0);
         n++;
     }
-    if (rc != SQLITE_DONE) {
-        rc = store__fail(s, rc, "cannot scan events");
-        sqlite3_reset(scan);
-        goto out;
-    }
     sqlite3_reset(scan);
-    rc = agg_flush(s, &m);
-    if (rc != 0)
-        goto out;
-    if (n > 0) {
-        sqlite3_stmt *st = store__stmt(s, STORE__CP_SET);
-        if (!st)
-            return STORE_EIO;
-        sqlite3_bind_int64(st, 1, last);
-        rc = store__step_done(s, st, "cannot write checkpoint");
-        if (rc != 0)
-            goto out;
-    }
+    if (rc != SQLITE_DONE)
+        return store__fail(s, rc, "cannot scan events");
     *folded = n;
-    *cp_out = last;
-out:
+    return 0;
+}
+
+/* Write phase: the folded state and the new checkpoint (caller's transaction). */
+static int fold_write(store *s, agg_map *m, size_t n, int64_t last)
+{
+    sqlite3_stmt *st;
+    int rc = agg_flush(s, m);
+
+    if (rc != 0 || n == 0)
+        return rc;
+    st = store__stmt(s, STORE__CP_SET);
+    if (!st)
+        return STORE_EIO;
+    sqlite3_bind_int64(st, 1, last);
+    return store__step_done(s, st, "cannot write checkpoint");
+}
+
+/* Folds one batch inside the caller's write transaction (rebuild). */
+static int fold_batch(store *s, const fold_opts *fo, size_t *folded, int64_t *cp_out)
+{
+    agg_map m = {0};
+    int64_t cp, last;
+    size_t n = 0;
+    int rc = fold_read(s, fo, &m, &cp, &last, &n);
+
+    if (rc == 0)
+        rc = fold_write(s, &m, n, last);
+    if (rc == 0) {
+        *folded = n;
+        *cp_out = last;
+    }
     agg_map_release(&m);
     return rc;
 }
 
+/* Times the write phase may find the checkpoint moved before giving up. */
+#define FOLD_RETRIES 8
+
+/*
+ * One batch in two transactions, so that the ingest's writer is never kept
+ * waiting while events are scanned and parsed: the read phase folds in a
+ * read snapshot (no lock a writer waits for), the write phase takes the
+ * write lock only to store the result. The result equals folding under the
+ * write lock because only a projector writes projections: the write phase
+ * checks that the checkpoint is still the one the read phase started from
+ * (another projector or a rebuild would have moved it) and otherwise folds
+ * again from the new one.
+ */
 static int project(store *s, const fold_opts *fo, size_t *folded, int64_t *cp)
 {
-    size_t n = 0;
-    int rc;
+    for (int attempt = 0; attempt < FOLD_RETRIES; attempt++) {
+        agg_map m = {0};
+        sqlite3_stmt *st = store__stmt(s, STORE__BEGIN_READ);
+        int64_t cp_at = 0, cp_now = 0, last = 0;
+        size_t n = 0;
+        int rc;
 
-    rc = store_begin(s);
-    if (rc != 0)
-        return rc;
-    rc = fold_batch(s, fo, &n, cp);
-    if (rc != 0) {
-        store_rollback(s);
-        return rc;
+        if (!st)
+            return STORE_EIO;
+        rc = store__step_done(s, st, "cannot begin a read");
+        if (rc == 0) {
+            int end_rc;
+
+            rc = fold_read(s, fo, &m, &cp_at, &last, &n);
+            st = store__stmt(s, STORE__COMMIT);
+            end_rc = st ? store__step_done(s, st, "cannot end a read") : STORE_EIO;
+            if (rc == 0)
+                rc = end_rc;
+        }
+        if (sqlite3_get_autocommit(s->db) == 0)
+            (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (rc == 0 && n > 0 && s->fold_gap_hook)
+            s->fold_gap_hook(s->fold_gap_arg);
+        if (rc == 0 && n > 0) {
+            rc = store_begin(s);
+            if (rc == 0)
+                rc = checkpoint_get(s, &cp_now);
+            if (rc == 0 && cp_now == cp_at)
+                rc = fold_write(s, &m, n, last);
+            if (rc == 0 && cp_now == cp_at)
+                rc = store_commit(s);
+            else if (s->in_batch)
+                (void)store_rollback(s);
+        }
+        agg_map_release(&m);
+        if (rc != 0)
+            return rc;
+        if (n == 0 || cp_now == cp_at) {
+            if (folded)
+                *folded = n;
+            *cp = last;
+            return 0;
+        }
     }
-    rc = store_commit(s);
-    if (rc == 0 && folded)
-        *folded = n;
-    return rc;
+    return store__error(s, STORE_EBUSY, "projection checkpoint kept moving under the projector");
 }
 
 int store_project(store *s, const store_projector_options *opt, size_t *folded)

@@ -261,9 +261,14 @@ typedef struct store_projector_options {
 
 /*
  * Folds up to batch_max events after the checkpoint into devices,
- * device_state and rollups, and advances the checkpoint, in ONE
- * transaction (a crash never double-counts). Works on a writer handle
- * (tests, rebuild, the projector thread's own handle).
+ * device_state and rollups, and advances the checkpoint, in ONE write
+ * transaction (a crash never double-counts). The events are read and
+ * folded first in a read snapshot, without the write lock, so appends on
+ * other connections go on meanwhile; the write transaction then stores the
+ * result only if the checkpoint has not moved since (another projector or
+ * a rebuild), else the batch is folded again from the new checkpoint (EBUSY
+ * after 8 tries). Works on a writer handle (tests, rebuild, the projector
+ * thread's own handle).
  * Folding, per event in seq order:
  *  - devices (events with a device): first_seen = min received_at,
  *    last_seen = max received_at, events += 1, last_seq = seq, status per
