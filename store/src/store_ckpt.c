@@ -62,15 +62,26 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
     if (frames < c->woken_at)
         c->woken_at = 0; /* the WAL restarted from its beginning */
     if (frames >= STORE__WAL_MAX_PAGES) {
-        /* let the WAL restart: copy the rest here (SQLITE_BUSY if the thread is at it) */
+        /*
+         * Let the WAL restart: copy the rest here. SQLITE_BUSY while the
+         * thread is at it: no more wake-ups from here, so it finishes and
+         * a later commit copies what is left.
+         */
         (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    } else if (frames - c->woken_at >= STORE__WAL_BG_PAGES) {
+    } else if (frames - c->woken_at >= STORE__WAL_BG_PAGES ||
+               (frames >= STORE__WAL_MAX_PAGES - STORE__WAL_BG_PAGES &&
+                frames - c->woken_at >= STORE__WAL_BG_PAGES / 8)) {
         /*
          * Once per STORE__WAL_BG_PAGES of new WAL, not after every commit
          * past the mark: a WAL that has not restarted yet (a checkpoint
          * copies the frames, the restart waits for the next write
          * transaction without older readers) would otherwise cost a
-         * checkpoint with its two fsyncs per commit.
+         * checkpoint with its two fsyncs per commit. In the last
+         * STORE__WAL_BG_PAGES before the writer's own checkpoint, every
+         * eighth of that: the thread then runs back to back, so what is
+         * left for the writer (pages to copy, dirty data to fsync) is
+         * what one pass of the thread lets accumulate, not up to
+         * STORE__WAL_BG_PAGES.
          */
         c->woken_at = frames;
         c->wakes++;

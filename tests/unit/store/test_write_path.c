@@ -338,6 +338,59 @@ TEST(write_path, checkpointer_woken_per_wal_growth_not_per_commit)
     tmpdb_release(&t);
 }
 
+/*
+ * In the last STORE__WAL_BG_PAGES before STORE__WAL_MAX_PAGES (where the
+ * writer checkpoints itself, fsyncs included, on the ingest's thread) the
+ * thread is woken every STORE__WAL_BG_PAGES / 8 pages, so that the writer
+ * is left a small remainder to copy. A pinned reader keeps the WAL from
+ * restarting; its size in frames is read from the file.
+ */
+TEST(write_path, checkpointer_woken_densely_before_the_writers_checkpoint)
+{
+    tmpdb t;
+    store *s;
+    sqlite3 *reader;
+    char wal[160], payload[3100];
+    long frames0, frames;
+    unsigned wakes0;
+    int i = 0;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    snprintf(wal, sizeof(wal), "%s-wal", t.path);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put(s, 0, NULL), 0);
+    ASSERT_NOT_NULL(s->ckpt);
+    ASSERT_EQ(sqlite3_open_v2(t.path, &reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM events;", NULL, NULL, NULL),
+              SQLITE_OK);
+    /* one commit of ~12,200 pages: past MAX - BG, below MAX */
+    ASSERT_EQ(store_begin(s), 0);
+    for (int k = 0; k < 12000; k++) {
+        store_event ev = wp_event(payload);
+        snprintf(payload, sizeof(payload), "{\"k\":%d,\"pad\":\"%03000d\"}", k, 0);
+        ASSERT_EQ(store_append_event(s, &ev, NULL), 0);
+    }
+    ASSERT_EQ(store_commit(s), 0);
+    frames0 = (file_size(wal) - 32) / (4096 + 24);
+    ASSERT_GE(frames0, STORE__WAL_MAX_PAGES - STORE__WAL_BG_PAGES);
+    ASSERT_LT(frames0, STORE__WAL_MAX_PAGES - STORE__WAL_BG_PAGES / 2);
+    wakes0 = store__ckpt_wakes(s);
+    ASSERT_GE(wakes0, 1u);
+    /* small commits adding BG / 2 pages: four wake-ups at BG / 8 each */
+    do {
+        ASSERT_EQ(put(s, ++i, NULL), 0);
+        frames = (file_size(wal) - 32) / (4096 + 24);
+    } while (frames < frames0 + STORE__WAL_BG_PAGES / 2 && i < 100000);
+    ASSERT_LT(frames, STORE__WAL_MAX_PAGES);
+    ASSERT_GE(store__ckpt_wakes(s), wakes0 + 3);
+    ASSERT_LE(store__ckpt_wakes(s), wakes0 + 4);
+    sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(reader);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
 /* count(*) of events seen by a separate plain connection (default VFS) */
 static int64_t other_count(sqlite3 *db)
 {
