@@ -527,56 +527,73 @@ static int fold_batch(store *s, const fold_opts *fo, size_t *folded, int64_t *cp
 /* Times the write phase may find the checkpoint moved before giving up. */
 #define FOLD_RETRIES 8
 
+/* The read phase in a read transaction of its own: no lock a writer waits for. */
+static int fold_in_snapshot(store *s, const fold_opts *fo, agg_map *m, int64_t *cp_at,
+                            int64_t *last, size_t *n)
+{
+    sqlite3_stmt *st = store__stmt(s, STORE__BEGIN_READ);
+    int rc = st ? store__step_done(s, st, "cannot begin a read") : STORE_EIO, end_rc;
+
+    if (rc != 0)
+        return rc;
+    rc = fold_read(s, fo, m, cp_at, last, n);
+    st = store__stmt(s, STORE__COMMIT); /* ends the read */
+    end_rc = st ? store__step_done(s, st, "cannot end a read") : STORE_EIO;
+    if (sqlite3_get_autocommit(s->db) == 0)
+        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc != 0 ? rc : end_rc;
+}
+
+/*
+ * The write phase: stores m and the checkpoint last in one write
+ * transaction, unless the checkpoint is no longer cp_at (*moved = 1,
+ * nothing written).
+ */
+static int fold_store(store *s, agg_map *m, size_t n, int64_t cp_at, int64_t last, int *moved)
+{
+    int64_t cp_now = 0;
+    int rc = store_begin(s);
+
+    *moved = 0;
+    if (rc != 0)
+        return rc;
+    rc = checkpoint_get(s, &cp_now);
+    if (rc == 0 && cp_now != cp_at)
+        *moved = 1;
+    if (rc == 0 && !*moved && (rc = fold_write(s, m, n, last)) == 0)
+        return store_commit(s);
+    (void)store_rollback(s);
+    return rc;
+}
+
 /*
  * One batch in two transactions, so that the ingest's writer is never kept
  * waiting while events are scanned and parsed: the read phase folds in a
- * read snapshot (no lock a writer waits for), the write phase takes the
- * write lock only to store the result. The result equals folding under the
- * write lock because only a projector writes projections: the write phase
- * checks that the checkpoint is still the one the read phase started from
- * (another projector or a rebuild would have moved it) and otherwise folds
- * again from the new one.
+ * read snapshot, the write phase takes the write lock only to store the
+ * result. The result equals folding under the write lock because only a
+ * projector writes projections: the write phase checks that the checkpoint
+ * is still the one the read phase started from (another projector or a
+ * rebuild would have moved it) and otherwise the batch is folded again
+ * from the new one.
  */
 static int project(store *s, const fold_opts *fo, size_t *folded, int64_t *cp)
 {
     for (int attempt = 0; attempt < FOLD_RETRIES; attempt++) {
         agg_map m = {0};
-        sqlite3_stmt *st = store__stmt(s, STORE__BEGIN_READ);
-        int64_t cp_at = 0, cp_now = 0, last = 0;
+        int64_t cp_at = 0, last = 0;
         size_t n = 0;
-        int rc;
+        int moved = 0;
+        int rc = fold_in_snapshot(s, fo, &m, &cp_at, &last, &n);
 
-        if (!st)
-            return STORE_EIO;
-        rc = store__step_done(s, st, "cannot begin a read");
-        if (rc == 0) {
-            int end_rc;
-
-            rc = fold_read(s, fo, &m, &cp_at, &last, &n);
-            st = store__stmt(s, STORE__COMMIT);
-            end_rc = st ? store__step_done(s, st, "cannot end a read") : STORE_EIO;
-            if (rc == 0)
-                rc = end_rc;
-        }
-        if (sqlite3_get_autocommit(s->db) == 0)
-            (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        if (rc == 0 && n > 0 && s->fold_gap_hook)
-            s->fold_gap_hook(s->fold_gap_arg);
         if (rc == 0 && n > 0) {
-            rc = store_begin(s);
-            if (rc == 0)
-                rc = checkpoint_get(s, &cp_now);
-            if (rc == 0 && cp_now == cp_at)
-                rc = fold_write(s, &m, n, last);
-            if (rc == 0 && cp_now == cp_at)
-                rc = store_commit(s);
-            else if (s->in_batch)
-                (void)store_rollback(s);
+            if (s->fold_gap_hook)
+                s->fold_gap_hook(s->fold_gap_arg);
+            rc = fold_store(s, &m, n, cp_at, last, &moved);
         }
         agg_map_release(&m);
         if (rc != 0)
             return rc;
-        if (n == 0 || cp_now == cp_at) {
+        if (!moved) {
             if (folded)
                 *folded = n;
             *cp = last;

@@ -295,6 +295,34 @@ TEST(write_path, checkpointer_thread_moves_wal)
     tmpdb_release(&t);
 }
 
+/* A read-only connection holding a snapshot: the WAL cannot restart under it. */
+static sqlite3 *pin_snapshot(const char *path)
+{
+    sqlite3 *reader = NULL;
+
+    if (sqlite3_open_v2(path, &reader, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM events;", NULL, NULL, NULL) !=
+            SQLITE_OK) {
+        sqlite3_close(reader);
+        return NULL;
+    }
+    return reader;
+}
+
+/* One commit of n events of ~3 KB (about a page each); returns the store result. */
+static int commit_padded(store *s, int n)
+{
+    char payload[3100];
+    int rc = store_begin(s);
+
+    for (int i = 0; i < n && rc == 0; i++) {
+        store_event ev = wp_event(payload);
+        snprintf(payload, sizeof(payload), "{\"i\":%d,\"pad\":\"%03000d\"}", i, 0);
+        rc = store_append_event(s, &ev, NULL);
+    }
+    return rc == 0 ? store_commit(s) : rc;
+}
+
 /*
  * A reader pinning an old snapshot keeps the WAL from restarting, so it
  * stays above STORE__WAL_BG_PAGES commit after commit: the checkpointer is
@@ -305,24 +333,16 @@ TEST(write_path, checkpointer_woken_per_wal_growth_not_per_commit)
     tmpdb t;
     store *s;
     sqlite3 *reader;
-    char payload[3100];
 
     ASSERT_EQ(tmpdb_init(&t), 0);
     s = store_open(t.path, NULL, NULL, NULL, 0);
     ASSERT_NOT_NULL(s);
     ASSERT_EQ(put(s, 0, NULL), 0);
     ASSERT_NOT_NULL(s->ckpt);
-    ASSERT_EQ(sqlite3_open_v2(t.path, &reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM events;", NULL, NULL, NULL),
-              SQLITE_OK);
+    reader = pin_snapshot(t.path);
+    ASSERT_NOT_NULL(reader);
     /* ~5000 pages in one commit: past the mark once */
-    ASSERT_EQ(store_begin(s), 0);
-    for (int i = 0; i < 5000; i++) {
-        store_event ev = wp_event(payload);
-        snprintf(payload, sizeof(payload), "{\"i\":%d,\"pad\":\"%03000d\"}", i, 0);
-        ASSERT_EQ(store_append_event(s, &ev, NULL), 0);
-    }
-    ASSERT_EQ(store_commit(s), 0);
+    ASSERT_EQ(commit_padded(s, 5000), 0);
     ASSERT_EQ(store__ckpt_wakes(s), 1u);
     /* 200 small commits, a few pages each: still far from another 4000 */
     for (int i = 1; i <= 200; i++)
@@ -350,7 +370,7 @@ TEST(write_path, checkpointer_woken_densely_before_the_writers_checkpoint)
     tmpdb t;
     store *s;
     sqlite3 *reader;
-    char wal[160], payload[3100];
+    char wal[160];
     long frames0, frames;
     unsigned wakes0;
     int i = 0;
@@ -361,17 +381,10 @@ TEST(write_path, checkpointer_woken_densely_before_the_writers_checkpoint)
     ASSERT_NOT_NULL(s);
     ASSERT_EQ(put(s, 0, NULL), 0);
     ASSERT_NOT_NULL(s->ckpt);
-    ASSERT_EQ(sqlite3_open_v2(t.path, &reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM events;", NULL, NULL, NULL),
-              SQLITE_OK);
+    reader = pin_snapshot(t.path);
+    ASSERT_NOT_NULL(reader);
     /* one commit of ~12,200 pages: past MAX - BG, below MAX */
-    ASSERT_EQ(store_begin(s), 0);
-    for (int k = 0; k < 12000; k++) {
-        store_event ev = wp_event(payload);
-        snprintf(payload, sizeof(payload), "{\"k\":%d,\"pad\":\"%03000d\"}", k, 0);
-        ASSERT_EQ(store_append_event(s, &ev, NULL), 0);
-    }
-    ASSERT_EQ(store_commit(s), 0);
+    ASSERT_EQ(commit_padded(s, 12000), 0);
     frames0 = (file_size(wal) - 32) / (4096 + 24);
     ASSERT_GE(frames0, STORE__WAL_MAX_PAGES - STORE__WAL_BG_PAGES);
     ASSERT_LT(frames0, STORE__WAL_MAX_PAGES - STORE__WAL_BG_PAGES / 2);
