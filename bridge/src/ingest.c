@@ -50,8 +50,9 @@
 #define JOURNAL_SEG_BYTES (8u << 20)      /* mapped size of a segment (bigger for a bigger record) */
 #define DL_PAYLOAD_CAP_SIZE (64u * 1024)  /* bytes kept of an oversize payload */
 #define NOTIFY_MIN_US 100000              /* projector wake-ups at most every 100 ms */
-#define LINGER_MIN_BATCH 32               /* a batch this big means load: ... */
-#define LINGER_US 2000                    /* ... let the next one fill for up to 2 ms */
+#define LINGER_US 2000                    /* under load, let a batch fill for up to 2 ms ... */
+#define LINGER_MIN_GAIN 64                /* ... if the arrival rate would bring this many */
+#define LINGER_WINDOW_US 10000            /* the rate is measured over this long at least */
 
 enum outcome {
     OUT_NONE = 0,
@@ -1001,8 +1002,8 @@ out:
 /* ------------------------------------------------------------------------ */
 
 /*
- * Under load (the previous batch held LINGER_MIN_BATCH messages or more),
- * waits up to LINGER_US for the queue to fill a whole batch (mu held). A
+ * Under load (see worth_lingering), waits up to LINGER_US for the queue to
+ * fill a whole batch (mu held). A
  * commit rewrites every page it touches (the events leaf, and a leaf of each
  * index per device and channel) into the WAL, so 30-message commits write
  * ~10 times the bytes of 500-message ones; in a backlog drain this halves
@@ -1027,11 +1028,30 @@ static void linger(bridge_ingest *ing)
     ing->writer_lingering = 0;
 }
 
+/*
+ * Whether batches should linger: only when messages arrive fast enough that
+ * LINGER_US brings LINGER_MIN_GAIN or more of them (32,000 msg/s), measured
+ * over the batches detached in the last LINGER_WINDOW_US or more (n
+ * messages in dt_us). A size rule ("the last batch was big") also fired on a live
+ * stream after any hiccup: a 3 ms stall at 10,000 msg/s leaves a
+ * 30-message batch, and the 2 ms linger it triggered delayed the next
+ * batches too (publish -> WebSocket p99). One batch is too short a sample
+ * (two messages 100 us apart look like 20,000 msg/s), and so is 2 ms (the
+ * burst a short stall releases).
+ */
+static int worth_lingering(size_t n, int64_t dt_us)
+{
+    return (double)n * LINGER_US >= (double)LINGER_MIN_GAIN * (double)dt_us;
+}
+
 static void *writer_main(void *arg)
 {
     bridge_ingest *ing = arg;
     item *first = NULL, *last = NULL; /* the batch in hand, detached from the queue */
-    size_t n = 0, n_prev = 0;
+    size_t n = 0;
+    int lingering = 0;         /* batches linger (worth_lingering) */
+    int64_t win_start = 0;     /* rate window: since when ... */
+    size_t win_n = 0;          /* ... how many messages were detached */
     int failing = 0;
     unsigned backoff_ms = 50;
 
@@ -1042,7 +1062,7 @@ static void *writer_main(void *arg)
 
         if (first == NULL) {
             pthread_mutex_lock(&ing->mu);
-            if (n_prev >= LINGER_MIN_BATCH)
+            if (lingering)
                 linger(ing);
             while (ing->head == NULL && !ing->stopping) {
                 ing->writer_waiting = 1;
@@ -1071,8 +1091,17 @@ static void *writer_main(void *arg)
             if (ing->head == NULL)
                 ing->tail = NULL;
             last->next = NULL;
-            n_prev = n;
             pthread_mutex_unlock(&ing->mu);
+            {
+                int64_t now = now_us();
+
+                win_n += n;
+                if (now - win_start >= LINGER_WINDOW_US) {
+                    lingering = win_start > 0 && worth_lingering(win_n, now - win_start);
+                    win_start = now;
+                    win_n = 0;
+                }
+            }
         }
 
         rc = process_batch(ing, first, n);
