@@ -6,6 +6,7 @@
   bench/bench_live.py BUILD_DIR latency [--rate 10000] [--seconds 10]
   bench/bench_live.py BUILD_DIR mqtt    [--rate 10000] [--seconds 10]
                                         [--publisher raw|paho|python] [--py-client]
+                                        [--dump FILE]
   bench/bench_live.py BUILD_DIR ceiling [--rate 10000] [--seconds 10]
                                         [--publisher raw|paho]
 
@@ -76,6 +77,29 @@ def cpu_s(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu(pid):
+    """'name cpu_s (r READS w WRITES)' of each thread of a live process, busiest
+    first; reads and writes count system calls (/proc/PID/task/TID/io)."""
+    out = []
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/stat") as f:
+                name, rest = f.read().split("(", 1)[1].rsplit(")", 1)
+        except OSError:
+            continue
+        fields = rest.split()
+        io = {}
+        try:
+            with open(f"/proc/{pid}/task/{t}/io") as f:
+                io = dict(line.split(": ") for line in f.read().splitlines())
+        except OSError:
+            pass
+        out.append(((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), name,
+                    int(io.get("syscr", 0)), int(io.get("syscw", 0))))
+    out.sort(reverse=True)
+    return "  ".join(f"{n} {c:.2f} (r {r} w {w})" for c, n, r, w in out if c > 0)
 
 
 def rss_kb(pid):
@@ -266,7 +290,8 @@ async def mqtt_latency(args):
             # most of a core at 10k msg/s and its scheduling delay dominates
             cli = subprocess.Popen(shlex.split(os.environ.get("BENCH_WSLAT_PREFIX", "")) +
                                    [wslat, "--port", str(port), "--expect", str(total),
-                                    "--timeout", "10"], stdout=subprocess.PIPE, text=True)
+                                    "--timeout", "10"] + (["--dump", args.dump] if args.dump else []),
+                                   stdout=subprocess.PIPE, text=True)
             try:
                 if not wait_ready(cli, 30):
                     raise RuntimeError("bench_wslat did not get ready")
@@ -298,6 +323,8 @@ async def mqtt_latency(args):
                   f" max {float(mm['asyncbridge_commit_latency_max_seconds']) * 1e3:.1f} ms")
         print(f"bridge cpu: {cpu_s(bridge.proc.pid):.2f} s for {total} messages "
               f"({cpu_s(bridge.proc.pid) * 1e6 / total:.1f} us/msg incl. start-up)")
+        print(f"bridge threads (cpu s): {thread_cpu(bridge.proc.pid)}")
+        print(f"mosquitto cpu: {cpu_s(broker.proc.pid):.2f} s")
     finally:
         bridge.stop()
         broker.stop()
@@ -382,6 +409,8 @@ def main():
     ap.add_argument("--publisher", choices=["raw", "paho", "python"], default="raw",
                     help="raw: bench_pub (default); paho: bench_ingest pubrate; "
                          "python: in-process paho-mqtt (mqtt mode only)")
+    ap.add_argument("--dump", metavar="FILE",
+                    help="mqtt mode, C client: write each latency (ms, arrival order) to FILE")
     ap.add_argument("--py-client", action="store_true",
                     help="mqtt: receive with the python websockets client instead of bench_wslat")
     args = ap.parse_args()

@@ -3,7 +3,7 @@
  * bench_wslat: the WebSocket end of bench_live.py mqtt. One libwebsockets
  * client connection to ws://127.0.0.1:PORT/PATH, serviced in the main thread:
  *   bench_wslat --port P [--path /api/v1/live?channel=telemetry] --expect N
- *               [--timeout S] [--field humidity]
+ *               [--timeout S] [--field humidity] [--dump FILE]
  * Prints "ready" once connected and the server's first ("subscribed") frame
  * arrived. Each {"type":"event",...} frame holds the publisher's wall clock
  * at publish in FIELD (seconds modulo 100, see run_pubrate in bench_ingest.c);
@@ -11,7 +11,9 @@
  * (default 30) without one, closes, and prints one JSON line
  * {events, expected, p50_ms, p90_ms, p99_ms, max_ms, cpu_s}. Exit 0 when all
  * N arrived, 1 otherwise, 2 on bad arguments. Prints figures, asserts
- * nothing (never run by ctest). See bench/README.md.
+ * nothing (never run by ctest). --dump FILE also writes each event's latency
+ * in ms, one per line in arrival order, to see when the slow ones came.
+ * See bench/README.md.
  */
 #include <errno.h>
 #include <math.h>
@@ -28,7 +30,7 @@
 #define TICK_US (50 * 1000)      /* timeout check period */
 #define CLOSE_WAIT_S 5.0         /* how long the close handshake may take */
 #define USAGE "usage: bench_wslat --port 1..65535 [--path /PATH] --expect 1..100000000 " \
-              "[--timeout 0<S<=86400] [--field NAME]"
+              "[--timeout 0<S<=86400] [--field NAME] [--dump FILE]"
 
 typedef struct wslat {
     struct lws_context *ctx;
@@ -36,6 +38,7 @@ typedef struct wslat {
     lws_sorted_usec_list_t sul;  /* timeout tick */
     char key[72];                /* "\"FIELD\":" */
     double *lat;                 /* expect latencies, ms */
+    double *sent;
     long expect, n, bad;         /* expected, stored, events without a usable FIELD */
     char *rx;                    /* frame being reassembled, RX_MAX + 1 */
     size_t rx_len;
@@ -90,6 +93,7 @@ static void on_frame(wslat *w)
     d -= sent;
     if (d < 0)
         d += 100; /* the clock passed a multiple of 100 s in between */
+    w->sent[w->n] = sent;
     w->lat[w->n++] = d * 1000.0;
     w->last = mono_s();
     if (w->n == w->expect)
@@ -183,7 +187,7 @@ int main(int argc, char **argv)
     static const int pct[] = {50, 90, 99};
     struct lws_context_creation_info ci;
     struct lws_client_connect_info cc;
-    const char *path = "/api/v1/live?channel=telemetry", *field = "humidity";
+    const char *path = "/api/v1/live?channel=telemetry", *field = "humidity", *dump = NULL;
     wslat w;
     struct rusage ru;
     double t_close = 0;
@@ -207,6 +211,8 @@ int main(int argc, char **argv)
         } else if (ok && strcmp(o, "--field") == 0) {
             field = v;
             ok = *v && strlen(v) <= 64 && !strpbrk(v, "\"\\");
+        } else if (ok && strcmp(o, "--dump") == 0) {
+            dump = v;
         } else if (ok && strcmp(o, "--timeout") == 0) {
             errno = 0;
             w.timeout = strtod(v, &end);
@@ -225,6 +231,7 @@ int main(int argc, char **argv)
     }
     snprintf(w.key, sizeof(w.key), "\"%s\":", field);
     w.lat = malloc((size_t)w.expect * sizeof(double));
+    w.sent = malloc((size_t)w.expect * sizeof(double));
     w.rx = malloc(RX_MAX + 1);
     if (!w.lat || !w.rx) {
         fprintf(stderr, "bench_wslat: out of memory\n");
@@ -268,6 +275,14 @@ int main(int argc, char **argv)
     if (w.bad)
         fprintf(stderr, "bench_wslat: %ld event frames without a number in %s\n", w.bad, w.key);
     getrusage(RUSAGE_SELF, &ru);
+    if (dump) {
+        FILE *f = fopen(dump, "w");
+
+        for (long i = 0; f && i < w.n; i++)
+            fprintf(f, "%.6f %.3f\n", w.sent[i], w.lat[i]);
+        if (!f || fclose(f) != 0)
+            fprintf(stderr, "bench_wslat: cannot write '%s': %s\n", dump, strerror(errno));
+    }
     printf("{\"events\":%ld,\"expected\":%ld,", w.n, w.expect);
     if (w.n > 0) {
         qsort(w.lat, (size_t)w.n, sizeof(double), cmp_double);
