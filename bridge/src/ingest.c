@@ -30,22 +30,29 @@
  * Journal segment file "seg-<16 hex>.jnl": a sequence of records
  *
  *   offset size  field
- *   0      4     magic "ABJ1"
+ *   0      4     magic "ABJ2"
  *   4      4     FNV-1a 32 of bytes 8..end of record (little endian)
- *   8      8     received_at, ms since the epoch (little endian)
- *   16     4     topic length T (little endian)
- *   20     4     payload length P (little endian)
- *   24     T     topic bytes
- *   24+T   P     payload bytes
+ *   8      8     segment number N of the file it was written to (little endian)
+ *   16     8     received_at, ms since the epoch (little endian)
+ *   24     4     topic length T (little endian)
+ *   28     4     payload length P (little endian)
+ *   32     T     topic bytes
+ *   32+T   P     payload bytes
  *
  * Segments are preallocated and mapped MAP_SHARED; each record is copied in
  * (body, then header, then the magic) before the message is acknowledged.
  * A record with a bad magic or checksum, or cut short, ends the segment on
  * replay (a torn tail: its message was never acknowledged); a zero tail is
- * the unused preallocation.
+ * the unused preallocation. Segment files are reused (see "Journal"): a
+ * record whose segment number is not the file's is left from an earlier
+ * use and also ends the segment. Records of the first format ("ABJ1", no
+ * segment number, header 24 bytes) are still replayed.
  */
-#define JOURNAL_MAGIC "ABJ1"
-#define JOURNAL_HDR 24
+#define JOURNAL_MAGIC "ABJ2"
+#define JOURNAL_HDR 32
+#define JOURNAL_MAGIC_V1 "ABJ1"
+#define JOURNAL_HDR_V1 24
+#define JOURNAL_POOL 4                    /* committed segments kept mapped for reuse */
 #define JOURNAL_SEG_RECORDS 2048          /* < store dedupe window (replay bound) */
 #define JOURNAL_SEG_BYTES (8u << 20)      /* mapped size of a segment (bigger for a bigger record) */
 #define DL_PAYLOAD_CAP_SIZE (64u * 1024)  /* bytes kept of an oversize payload */
@@ -123,6 +130,16 @@ struct bridge_ingest {
     size_t jseg_records;
     size_t jseg_bytes;
     uint64_t oldest_seg;        /* writer: lowest segment that may still exist */
+    int jslot;                  /* the current segment's pool slot, -1 if not pooled */
+    /* pool of mapped segment files (mu): the submitting thread retires a
+     * full segment into a slot, the writer turns it into a spare once all
+     * its messages are committed, the submitting thread reuses a spare */
+    struct jpool {
+        enum { SLOT_FREE, SLOT_CURRENT, SLOT_RETIRED, SLOT_SPARE } state;
+        int fd;
+        unsigned char *map;     /* JOURNAL_SEG_BYTES, mapped shared */
+        uint64_t seg;           /* RETIRED: its segment number */
+    } jpool[JOURNAL_POOL];
     int64_t last_notify_us;     /* committing thread: last projector wake-up (monotonic) */
     int writer_waiting;         /* mu: 1 while the writer waits and nobody has signalled it yet */
     int writer_lingering;       /* mu: 1 while the writer lets a batch fill (linger) */
@@ -711,9 +728,31 @@ static int seg_path(const bridge_ingest *ing, uint64_t seg, char *buf, size_t si
     return (n < 0 || (size_t)n >= size) ? -1 : 0;
 }
 
-/* Unmaps and closes the current segment, cutting its file to what was used. */
+/* A committed segment file waiting in pool slot k to be reused. */
+static int spare_path(const bridge_ingest *ing, int k, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "%s/spare-%d.jnl", ing->jdir, k);
+
+    return (n < 0 || (size_t)n >= size) ? -1 : 0;
+}
+
+/*
+ * Leaves the current segment. A pooled one stays mapped and sized (retired:
+ * the writer makes it a spare once its messages are committed); any other
+ * is unmapped, cut to what was used, and closed.
+ */
 static void journal_close_segment(bridge_ingest *ing)
 {
+    if (ing->jslot >= 0) {
+        pthread_mutex_lock(&ing->mu);
+        ing->jpool[ing->jslot].state = SLOT_RETIRED;
+        ing->jpool[ing->jslot].seg = ing->jseg;
+        pthread_mutex_unlock(&ing->mu);
+        ing->jslot = -1;
+        ing->jmap = NULL;
+        ing->jfd = -1;
+        return;
+    }
     if (ing->jmap != NULL) {
         munmap(ing->jmap, ing->jmap_size);
         ing->jmap = NULL;
@@ -728,16 +767,62 @@ static void journal_close_segment(bridge_ingest *ing)
 }
 
 /*
+ * Takes a spare segment file from the pool and names it segment seg.
+ * Returns 0, or -1 when there is none (or the rename failed: the slot is
+ * then let go). Its pages are mapped and allocated already: no page fault
+ * or block allocation per page, no open/ftruncate/mmap per segment. The
+ * records left in it carry their old segment number, so replay stops at
+ * the first of them.
+ */
+static int journal_reuse_segment(bridge_ingest *ing, uint64_t seg)
+{
+    char from[4200], to[4200];
+    int k;
+
+    pthread_mutex_lock(&ing->mu);
+    for (k = 0; k < JOURNAL_POOL && ing->jpool[k].state != SLOT_SPARE; k++) {
+    }
+    if (k < JOURNAL_POOL)
+        ing->jpool[k].state = SLOT_CURRENT;
+    pthread_mutex_unlock(&ing->mu);
+    if (k == JOURNAL_POOL)
+        return -1;
+    if (spare_path(ing, k, from, sizeof(from)) != 0 || seg_path(ing, seg, to, sizeof(to)) != 0 ||
+        rename(from, to) != 0) {
+        bridge_log_warn("cannot reuse journal segment '%s': %s", from, strerror(errno));
+        munmap(ing->jpool[k].map, JOURNAL_SEG_BYTES);
+        close(ing->jpool[k].fd);
+        (void)unlink(from);
+        pthread_mutex_lock(&ing->mu);
+        ing->jpool[k].state = SLOT_FREE;
+        pthread_mutex_unlock(&ing->mu);
+        return -1;
+    }
+    ing->jfd = ing->jpool[k].fd;
+    ing->jmap = ing->jpool[k].map;
+    ing->jmap_size = JOURNAL_SEG_BYTES;
+    ing->jslot = k;
+    ing->jseg = seg;
+    ing->jseg_records = 0;
+    ing->jseg_bytes = 0;
+    return 0;
+}
+
+/*
  * Opens segment seg, preallocated to size bytes and mapped shared: records
  * are then copied in with memcpy, no system call per message. A store to a
  * MAP_SHARED page is in the page cache at once, so it survives the death of
  * the process exactly like write(2) (not a power loss: no msync/fsync).
+ * A segment of the standard size takes a free pool slot when there is one.
  */
 static int journal_open_segment(bridge_ingest *ing, uint64_t seg, size_t size)
 {
     char path[4200];
     void *map;
+    int k = JOURNAL_POOL;
 
+    if (size == JOURNAL_SEG_BYTES && journal_reuse_segment(ing, seg) == 0)
+        return 0;
     if (seg_path(ing, seg, path, sizeof(path)) != 0)
         return -1;
     ing->jfd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -754,6 +839,15 @@ static int journal_open_segment(bridge_ingest *ing, uint64_t seg, size_t size)
         bridge_log_error("cannot map journal segment '%s': %s", path, strerror(errno));
         goto fail;
     }
+    if (size == JOURNAL_SEG_BYTES) {
+        pthread_mutex_lock(&ing->mu);
+        for (k = 0; k < JOURNAL_POOL && ing->jpool[k].state != SLOT_FREE; k++) {
+        }
+        if (k < JOURNAL_POOL)
+            ing->jpool[k] = (struct jpool){ .state = SLOT_CURRENT, .fd = ing->jfd, .map = map };
+        pthread_mutex_unlock(&ing->mu);
+    }
+    ing->jslot = k < JOURNAL_POOL ? k : -1;
     ing->jmap = map;
     ing->jmap_size = size;
     ing->jseg = seg;
@@ -787,11 +881,16 @@ static int journal_append(bridge_ingest *ing, const item *it)
     memcpy(p + JOURNAL_HDR, it->topic, it->topic_len);
     if (it->len > 0)
         memcpy(p + JOURNAL_HDR + it->topic_len, it->payload, it->len);
-    put_le64(p + 8, (uint64_t)it->received_ms);
-    put_le32(p + 16, (uint32_t)it->topic_len);
-    put_le32(p + 20, (uint32_t)it->len);
+    put_le64(p + 8, ing->jseg);
+    put_le64(p + 16, (uint64_t)it->received_ms);
+    put_le32(p + 24, (uint32_t)it->topic_len);
+    put_le32(p + 28, (uint32_t)it->len);
     h = fnv32_update(h, p + 8, total - 8);
     put_le32(p + 4, h);
+    /* a reused file holds old bytes after this record: clear where the
+     * next magic goes first, so replay ends cleanly after this record */
+    if (ing->jseg_bytes + total + 4 <= ing->jmap_size)
+        memset(p + total, 0, 4);
     atomic_signal_fence(memory_order_release); /* the magic is stored last */
     memcpy(p, JOURNAL_MAGIC, 4);
     ing->jseg_records++;
@@ -799,16 +898,62 @@ static int journal_append(bridge_ingest *ing, const item *it)
     return 0;
 }
 
-/* Unlinks segments [oldest_seg, below). Writer thread (or start/stop). */
+/*
+ * Segments [oldest_seg, below) are committed: a pooled one is renamed to
+ * its slot's spare name (its messages can no longer be replayed) and
+ * becomes a spare, the others are unlinked. Writer thread (or start/stop).
+ */
 static void journal_drop_below(bridge_ingest *ing, uint64_t below)
+{
+    char path[4200], spare[4200];
+
+    for (; ing->oldest_seg < below; ing->oldest_seg++) {
+        int k;
+
+        if (seg_path(ing, ing->oldest_seg, path, sizeof(path)) != 0)
+            continue;
+        pthread_mutex_lock(&ing->mu);
+        for (k = 0; k < JOURNAL_POOL; k++)
+            if (ing->jpool[k].state == SLOT_RETIRED && ing->jpool[k].seg == ing->oldest_seg)
+                break;
+        pthread_mutex_unlock(&ing->mu);
+        if (k < JOURNAL_POOL && spare_path(ing, k, spare, sizeof(spare)) == 0 &&
+            rename(path, spare) == 0) {
+            pthread_mutex_lock(&ing->mu);
+            ing->jpool[k].state = SLOT_SPARE;
+            pthread_mutex_unlock(&ing->mu);
+            continue;
+        }
+        if (k < JOURNAL_POOL) { /* no rename: let the slot go */
+            pthread_mutex_lock(&ing->mu);
+            munmap(ing->jpool[k].map, JOURNAL_SEG_BYTES);
+            close(ing->jpool[k].fd);
+            ing->jpool[k].state = SLOT_FREE;
+            pthread_mutex_unlock(&ing->mu);
+        }
+        if (unlink(path) != 0 && errno != ENOENT)
+            bridge_log_warn("cannot remove journal segment '%s': %s", path, strerror(errno));
+    }
+}
+
+/*
+ * Stop: unmaps and closes every pooled segment; spares are removed, a
+ * retired one (messages not all committed) stays for the next start.
+ */
+static void journal_pool_release(bridge_ingest *ing)
 {
     char path[4200];
 
-    for (; ing->oldest_seg < below; ing->oldest_seg++) {
-        if (seg_path(ing, ing->oldest_seg, path, sizeof(path)) != 0)
+    for (int k = 0; k < JOURNAL_POOL; k++) {
+        struct jpool *sl = &ing->jpool[k];
+
+        if (sl->state == SLOT_FREE)
             continue;
-        if (unlink(path) != 0 && errno != ENOENT)
-            bridge_log_warn("cannot remove journal segment '%s': %s", path, strerror(errno));
+        munmap(sl->map, JOURNAL_SEG_BYTES);
+        close(sl->fd);
+        if (sl->state == SLOT_SPARE && spare_path(ing, k, path, sizeof(path)) == 0)
+            (void)unlink(path);
+        sl->state = SLOT_FREE;
     }
 }
 
@@ -819,14 +964,18 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Reads one segment into a list of items. Returns 0 or -1 (I/O, memory). */
-static int journal_read_segment(const char *path, item **head, size_t *count)
+/*
+ * Reads segment seg into a list of items. Returns 0 or -1 (I/O, memory).
+ * Stops at the first record that is torn (warned about, unless only zeros
+ * follow) or left from an earlier use of the file (another segment number).
+ */
+static int journal_read_segment(const char *path, uint64_t seg, item **head, size_t *count)
 {
     unsigned char *buf = NULL;
     struct stat st;
     size_t off = 0, len;
     item *tail = NULL;
-    int fd, rc = -1;
+    int fd, rc = -1, stale = 0;
     ssize_t r;
 
     *head = NULL;
@@ -850,18 +999,28 @@ static int journal_read_segment(const char *path, item **head, size_t *count)
     }
     len = off;
     off = 0;
-    while (len - off >= JOURNAL_HDR) {
+    while (len - off >= JOURNAL_HDR_V1) {
         const unsigned char *p = buf + off;
-        uint32_t tl = get_le32(p + 16), pl = get_le32(p + 20), h = 2166136261u;
+        int v1 = memcmp(p, JOURNAL_MAGIC_V1, 4) == 0;
+        size_t hdr = v1 ? JOURNAL_HDR_V1 : JOURNAL_HDR;
+        const unsigned char *f = v1 ? p + 8 : p + 16; /* received_at, T, P */
+        uint32_t tl, pl, h = 2166136261u;
         item *it;
 
-        if (memcmp(p, JOURNAL_MAGIC, 4) != 0 || (uint64_t)tl + pl > len - off - JOURNAL_HDR)
+        if ((!v1 && memcmp(p, JOURNAL_MAGIC, 4) != 0) || len - off < hdr)
             break;
-        h = fnv32_update(h, p + 8, (size_t)JOURNAL_HDR - 8 + tl + pl);
+        tl = get_le32(f + 8);
+        pl = get_le32(f + 12);
+        if ((uint64_t)tl + pl > len - off - hdr)
+            break;
+        h = fnv32_update(h, p + 8, hdr - 8 + tl + pl);
         if (h != get_le32(p + 4))
             break;
-        it = item_new((const char *)p + JOURNAL_HDR, tl, p + JOURNAL_HDR + tl, pl,
-                      (int64_t)get_le64(p + 8));
+        if (!v1 && get_le64(p + 8) != seg) {
+            stale = 1; /* left from the file's earlier use: not a torn tail */
+            break;
+        }
+        it = item_new((const char *)p + hdr, tl, p + hdr + tl, pl, (int64_t)get_le64(f));
         if (it == NULL)
             goto out;
         if (tail)
@@ -870,14 +1029,19 @@ static int journal_read_segment(const char *path, item **head, size_t *count)
             *head = it;
         tail = it;
         (*count)++;
-        off += JOURNAL_HDR + tl + pl;
+        off += hdr + tl + pl;
     }
-    if (off != len) {
+    if (off != len && !stale) {
         size_t z = off;
 
-        while (z < len && buf[z] == 0)
+        while (z < len && z < off + 4 && buf[z] == 0)
             z++;
-        if (z != len) /* a preallocated zero tail is normal; anything else is torn */
+        /*
+         * No magic where the next record starts is the normal end: the
+         * zero preallocation, or a record whose magic was not stored yet
+         * (never acknowledged). A magic with a bad checksum is reported.
+         */
+        if (z != len && z != off + 4)
             bridge_log_warn("journal segment '%s': ignoring %zu bytes of a torn tail", path,
                             len - off);
     }
@@ -933,6 +1097,16 @@ static int journal_replay(bridge_ingest *ing, char *err, size_t errsize)
     while ((de = readdir(d)) != NULL) {
         char tail[8];
 
+        int k;
+
+        if (sscanf(de->d_name, "spare-%d%4s", &k, tail) == 2 && strcmp(tail, ".jnl") == 0) {
+            char path[4200];
+
+            /* committed messages: a spare left by a run that did not stop */
+            if (k >= 0 && k < JOURNAL_POOL && spare_path(ing, k, path, sizeof(path)) == 0)
+                (void)unlink(path);
+            continue;
+        }
         if (sscanf(de->d_name, "seg-%16" SCNx64 "%4s", &seg, tail) != 2 ||
             strcmp(tail, ".jnl") != 0)
             continue;
@@ -956,7 +1130,7 @@ static int journal_replay(bridge_ingest *ing, char *err, size_t errsize)
         size_t count;
 
         if (seg_path(ing, segs[i], path, sizeof(path)) != 0 ||
-            journal_read_segment(path, &head, &count) != 0) {
+            journal_read_segment(path, segs[i], &head, &count) != 0) {
             set_err(err, errsize, "cannot read journal segment '%s'", path);
             goto out;
         }
@@ -1177,6 +1351,7 @@ bridge_ingest *bridge_ingest_new(const bridge_ingest_options *opt, char *err,
     pthread_cond_init(&ing->cv_space, NULL);
     ing->opt = *opt;
     ing->jfd = -1;
+    ing->jslot = -1;
     if (ing->opt.batch_max == 0)
         ing->opt.batch_max = 512;
     if (ing->opt.queue_max == 0)
@@ -1355,6 +1530,7 @@ int bridge_ingest_stop(bridge_ingest *ing)
     rc = ing->stop_rc;
     if (ing->opt.mode == BRIDGE_INGEST_JOURNAL && rc == 0 && ing->head == NULL)
         journal_drop_below(ing, ing->jseg + 1);
+    journal_pool_release(ing);
     /* items left (the writer gave up) stay in the journal for the next start */
     free_items(ing->head);
     ing->head = ing->tail = NULL;
