@@ -207,7 +207,21 @@ static int number_text(double d, char *buf, size_t size)
     if (d == 0) {
         n = snprintf(tmp, sizeof(tmp), "0");
     } else if (d == floor(d) && fabs(d) <= 9007199254740992.0) {
-        n = snprintf(tmp, sizeof(tmp), "%.0f", d);
+        /* an integer (exact in a double): digits by hand, not printf's %.0f */
+        long long v = (long long)d;
+        unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+        char rev[24];
+        int k = 0;
+
+        do {
+            rev[k++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (v < 0)
+            tmp[n++] = '-';
+        while (k)
+            tmp[n++] = rev[--k];
+        tmp[n] = '\0';
     } else {
         for (int prec = 15; prec <= 17; prec++) {
             n = snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
