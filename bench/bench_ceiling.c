@@ -7,7 +7,9 @@
  *   live      subscribe, print "ready", count until --expect messages
  *   subscribe create the persistent session + subscriptions, disconnect
  *   drain     reconnect to that session and time the backlog drain
- * Prints one JSON line: {mode, msgs, elapsed_s, rate, cpu_s, maxrss_kb}.
+ * Prints one JSON line: {mode, msgs, elapsed_s, rate, rate_first, cpu_s,
+ * maxrss_kb, complete}; rate_first counts from the first message to the
+ * last (no connect, no session set-up).
  * See bench/README.md.
  */
 #include <errno.h>
@@ -264,9 +266,12 @@ int main(int argc, char **argv)
         double start = strcmp(mode, "drain") == 0 ? t0 : b.first;
         double el = n ? b.last - start : 0;
         getrusage(RUSAGE_SELF, &ru);
-        printf("{\"mode\":\"%s\",\"msgs\":%llu,\"elapsed_s\":%.3f,\"rate\":%.0f,\"cpu_s\":%.2f,"
-               "\"maxrss_kb\":%ld,\"complete\":%s}\n",
+        double el_first = n ? b.last - b.first : 0;
+
+        printf("{\"mode\":\"%s\",\"msgs\":%llu,\"elapsed_s\":%.3f,\"rate\":%.0f,"
+               "\"rate_first\":%.0f,\"cpu_s\":%.2f,\"maxrss_kb\":%ld,\"complete\":%s}\n",
                mode, n, el, el > 0 ? (double)n / el : 0.0,
+               el_first > 0 ? (double)n / el_first : 0.0,
                (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
                ru.ru_maxrss, expect && n >= expect ? "true" : "false");

@@ -84,6 +84,7 @@ row "ceiling live (count-only sub)" "${ceiling_live:-?}" "1.00" "$(jget cpu_s <<
 simout=$(load ceil-backlog)
 line=$("$ceiling" --broker "$turl" --client-id ceil-backlog --mode drain "${topics[@]}" --expect "$msgs" --timeout 300 2>>"$work/ceil.log" | tail -n 1)
 ceiling_backlog=$(jget rate <<<"$line")
+ceiling_backlog_first=$(jget rate_first <<<"$line")
 row "ceiling backlog drain" "${ceiling_backlog:-?}" "1.00" "$(jget cpu_s <<<"$line")" "$(jget maxrss_kb <<<"$line")" "$(jget msgs <<<"$line") msgs queued by the broker"
 # the same with Paho's per-packet trace formatting off, as asyncbridge runs it
 # (a stricter ceiling; the bridge's ratio is also given against it)
@@ -91,6 +92,7 @@ row "ceiling backlog drain" "${ceiling_backlog:-?}" "1.00" "$(jget cpu_s <<<"$li
 simout=$(load ceil-backlog-t)
 line=$("$ceiling" --broker "$turl" --client-id ceil-backlog-t --mode drain --paho-trace error "${topics[@]}" --expect "$msgs" --timeout 300 2>>"$work/ceil.log" | tail -n 1)
 ceiling_backlog_t=$(jget rate <<<"$line")
+ceiling_backlog_t_first=$(jget rate_first <<<"$line")
 row "ceiling backlog drain, trace off" "${ceiling_backlog_t:-?}" "1.00" "$(jget cpu_s <<<"$line")" "$(jget maxrss_kb <<<"$line")" "the same subscriber with Paho's trace level 'error'"
 
 # ---- (b) asyncbridge durable ingest -----------------------------------------------
@@ -167,6 +169,11 @@ if [ -x "$bridge" ] && "$bridge" run --help >/dev/null 2>&1; then
             rate=$($py -c "print('%.0f' % ($msgs / ($t1 - $t0)))")
             cpu=$($py -c "print('%.2f' % ($(proc_cpu $bpid) / $tick))")
             row "asyncbridge run backlog drain" "$rate" "$(ratio "$rate" "$ceiling_backlog")" "$cpu" "$(proc_hwm $bpid)" "from process start (spec, store, connect); $(ratio "$rate" "${ceiling_backlog_t:-0}") of the trace-off ceiling"
+            # first message received (events.received_at) to the last commit
+            # seen, against the ceiling's first to last message
+            first=$($py -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select min(received_at) from events where channel != 'status'\").fetchone()[0] / 1000.0)" "$work/backlog.db" 2>/dev/null)
+            rate=$($py -c "print('%.0f' % ($msgs / ($t1 - ${first:-0})))" 2>/dev/null)
+            row "  first message to last commit" "${rate:-?}" "$(ratio "$rate" "${ceiling_backlog_first:-0}")" "-" "-" "ceilings' first to last message: ${ceiling_backlog_first:-?} (stock), ${ceiling_backlog_t_first:-?} (trace off: $(ratio "$rate" "${ceiling_backlog_t_first:-0}"))"
         else
             row "asyncbridge run backlog drain" "-" "-" "-" "-" "stored $(stored "$work/backlog.db") of $msgs"
         fi
