@@ -73,6 +73,9 @@
 #define STORE__WAL_MAX_PAGES 16000         /* WAL pages at which the writer checkpoints
                                               itself so the WAL can restart (~64 MiB) */
 #endif
+#ifndef STORE__WAL_STEP_MIN
+#define STORE__WAL_STEP_MIN 64             /* closest wake-up spacing just before MAX */
+#endif
 #define STORE__CHECKPOINT "projections"
 
 /* Cached prepared statements, prepared on first use. */
@@ -193,6 +196,8 @@ void store__ckpt_start(store *s);
 void store__ckpt_stop(store *s);
 /* How often the writer woke the checkpointer thread (writer's thread; tests). */
 unsigned store__ckpt_wakes(const store *s);
+/* Database file syncs the checkpointer thread made after its passes (tests). */
+unsigned store__ckpt_db_syncs(const store *s);
 /* Deepest container nesting store__json_valid accepts (SQLite's json_valid: 2000). */
 #define STORE__JSON_MAX_DEPTH 2000
 /*

@@ -285,6 +285,13 @@ TEST(write_path, checkpointer_thread_moves_wal)
             nanosleep(&ts, NULL);
     }
     ASSERT(moved);
+    /* and flushes the database file after its pass (the writer's own
+     * checkpoint then has little left to fsync) */
+    for (int tries = 0; tries < 500 && store__ckpt_db_syncs(s) == 0; tries++) {
+        struct timespec ts = {.tv_nsec = 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    ASSERT_GE(store__ckpt_db_syncs(s), 1u);
     ASSERT_GT(file_size(wal), 0);
     store_close(s);
     ASSERT_EQ(file_size(wal), -1); /* the last close checkpoints and removes it */
@@ -398,6 +405,48 @@ TEST(write_path, checkpointer_woken_densely_before_the_writers_checkpoint)
     ASSERT_LT(frames, STORE__WAL_MAX_PAGES);
     ASSERT_GE(store__ckpt_wakes(s), wakes0 + 3);
     ASSERT_LE(store__ckpt_wakes(s), wakes0 + 4);
+    sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(reader);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
+/*
+ * Closer to STORE__WAL_MAX_PAGES the wake-ups come closer together (a
+ * quarter of the distance, at least STORE__WAL_STEP_MIN), so the thread's
+ * last pass is short and the writer is left few pages: from ~15,400 to
+ * ~15,950 pages six wake-ups instead of one every 500 pages.
+ */
+TEST(write_path, checkpointer_woken_ever_closer_before_the_writers_checkpoint)
+{
+    tmpdb t;
+    store *s;
+    sqlite3 *reader;
+    char wal[160];
+    long frames0, frames;
+    unsigned wakes0;
+    int i = 0;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    snprintf(wal, sizeof(wal), "%s-wal", t.path);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put(s, 0, NULL), 0);
+    ASSERT_NOT_NULL(s->ckpt);
+    reader = pin_snapshot(t.path);
+    ASSERT_NOT_NULL(reader);
+    ASSERT_EQ(commit_padded(s, 15150), 0);
+    frames0 = (file_size(wal) - 32) / (4096 + 24);
+    ASSERT_GE(frames0, STORE__WAL_MAX_PAGES - 700);
+    ASSERT_LT(frames0, STORE__WAL_MAX_PAGES - 500);
+    wakes0 = store__ckpt_wakes(s);
+    do {
+        ASSERT_EQ(put(s, ++i, NULL), 0);
+        frames = (file_size(wal) - 32) / (4096 + 24);
+    } while (frames < STORE__WAL_MAX_PAGES - 60 && i < 100000);
+    ASSERT_LT(frames, STORE__WAL_MAX_PAGES);
+    ASSERT_GE(store__ckpt_wakes(s), wakes0 + 5);
+    ASSERT_LE(store__ckpt_wakes(s), wakes0 + 9);
     sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
     sqlite3_close(reader);
     store_close(s);
