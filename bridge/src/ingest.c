@@ -736,6 +736,29 @@ static int spare_path(const bridge_ingest *ing, int k, char *buf, size_t size)
     return (n < 0 || (size_t)n >= size) ? -1 : 0;
 }
 
+/* Unmaps and closes pool slot k's file and frees the slot (not the file). */
+static void pool_slot_free(bridge_ingest *ing, int k)
+{
+    munmap(ing->jpool[k].map, JOURNAL_SEG_BYTES);
+    close(ing->jpool[k].fd);
+    pthread_mutex_lock(&ing->mu);
+    ing->jpool[k].state = SLOT_FREE;
+    pthread_mutex_unlock(&ing->mu);
+}
+
+/* Makes (fd, map) of size bytes, pool slot (or -1), the empty segment seg. */
+static void journal_use_segment(bridge_ingest *ing, int fd, unsigned char *map, size_t size,
+                                int slot, uint64_t seg)
+{
+    ing->jfd = fd;
+    ing->jmap = map;
+    ing->jmap_size = size;
+    ing->jslot = slot;
+    ing->jseg = seg;
+    ing->jseg_records = 0;
+    ing->jseg_bytes = 0;
+}
+
 /*
  * Leaves the current segment. A pooled one stays mapped and sized (retired:
  * the writer makes it a spare once its messages are committed); any other
@@ -790,21 +813,11 @@ static int journal_reuse_segment(bridge_ingest *ing, uint64_t seg)
     if (spare_path(ing, k, from, sizeof(from)) != 0 || seg_path(ing, seg, to, sizeof(to)) != 0 ||
         rename(from, to) != 0) {
         bridge_log_warn("cannot reuse journal segment '%s': %s", from, strerror(errno));
-        munmap(ing->jpool[k].map, JOURNAL_SEG_BYTES);
-        close(ing->jpool[k].fd);
         (void)unlink(from);
-        pthread_mutex_lock(&ing->mu);
-        ing->jpool[k].state = SLOT_FREE;
-        pthread_mutex_unlock(&ing->mu);
+        pool_slot_free(ing, k);
         return -1;
     }
-    ing->jfd = ing->jpool[k].fd;
-    ing->jmap = ing->jpool[k].map;
-    ing->jmap_size = JOURNAL_SEG_BYTES;
-    ing->jslot = k;
-    ing->jseg = seg;
-    ing->jseg_records = 0;
-    ing->jseg_bytes = 0;
+    journal_use_segment(ing, ing->jpool[k].fd, ing->jpool[k].map, JOURNAL_SEG_BYTES, k, seg);
     return 0;
 }
 
@@ -819,22 +832,22 @@ static int journal_open_segment(bridge_ingest *ing, uint64_t seg, size_t size)
 {
     char path[4200];
     void *map;
-    int k = JOURNAL_POOL;
+    int fd, k = JOURNAL_POOL;
 
     if (size == JOURNAL_SEG_BYTES && journal_reuse_segment(ing, seg) == 0)
         return 0;
     if (seg_path(ing, seg, path, sizeof(path)) != 0)
         return -1;
-    ing->jfd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (ing->jfd < 0) {
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
         bridge_log_error("cannot open journal segment '%s': %s", path, strerror(errno));
         return -1;
     }
-    if (ftruncate(ing->jfd, (off_t)size) != 0) {
+    if (ftruncate(fd, (off_t)size) != 0) {
         bridge_log_error("cannot size journal segment '%s': %s", path, strerror(errno));
         goto fail;
     }
-    map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, ing->jfd, 0);
+    map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) {
         bridge_log_error("cannot map journal segment '%s': %s", path, strerror(errno));
         goto fail;
@@ -844,19 +857,13 @@ static int journal_open_segment(bridge_ingest *ing, uint64_t seg, size_t size)
         for (k = 0; k < JOURNAL_POOL && ing->jpool[k].state != SLOT_FREE; k++) {
         }
         if (k < JOURNAL_POOL)
-            ing->jpool[k] = (struct jpool){ .state = SLOT_CURRENT, .fd = ing->jfd, .map = map };
+            ing->jpool[k] = (struct jpool){ .state = SLOT_CURRENT, .fd = fd, .map = map };
         pthread_mutex_unlock(&ing->mu);
     }
-    ing->jslot = k < JOURNAL_POOL ? k : -1;
-    ing->jmap = map;
-    ing->jmap_size = size;
-    ing->jseg = seg;
-    ing->jseg_records = 0;
-    ing->jseg_bytes = 0;
+    journal_use_segment(ing, fd, map, size, k < JOURNAL_POOL ? k : -1, seg);
     return 0;
 fail:
-    close(ing->jfd);
-    ing->jfd = -1;
+    close(fd);
     unlink(path);
     return -1;
 }
@@ -924,13 +931,8 @@ static void journal_drop_below(bridge_ingest *ing, uint64_t below)
             pthread_mutex_unlock(&ing->mu);
             continue;
         }
-        if (k < JOURNAL_POOL) { /* no rename: let the slot go */
-            pthread_mutex_lock(&ing->mu);
-            munmap(ing->jpool[k].map, JOURNAL_SEG_BYTES);
-            close(ing->jpool[k].fd);
-            ing->jpool[k].state = SLOT_FREE;
-            pthread_mutex_unlock(&ing->mu);
-        }
+        if (k < JOURNAL_POOL)
+            pool_slot_free(ing, k); /* no rename: let the slot go */
         if (unlink(path) != 0 && errno != ENOENT)
             bridge_log_warn("cannot remove journal segment '%s': %s", path, strerror(errno));
     }
@@ -945,15 +947,11 @@ static void journal_pool_release(bridge_ingest *ing)
     char path[4200];
 
     for (int k = 0; k < JOURNAL_POOL; k++) {
-        struct jpool *sl = &ing->jpool[k];
-
-        if (sl->state == SLOT_FREE)
+        if (ing->jpool[k].state == SLOT_FREE)
             continue;
-        munmap(sl->map, JOURNAL_SEG_BYTES);
-        close(sl->fd);
-        if (sl->state == SLOT_SPARE && spare_path(ing, k, path, sizeof(path)) == 0)
+        if (ing->jpool[k].state == SLOT_SPARE && spare_path(ing, k, path, sizeof(path)) == 0)
             (void)unlink(path);
-        sl->state = SLOT_FREE;
+        pool_slot_free(ing, k);
     }
 }
 
@@ -966,8 +964,9 @@ static int cmp_u64(const void *a, const void *b)
 
 /*
  * Reads segment seg into a list of items. Returns 0 or -1 (I/O, memory).
- * Stops at the first record that is torn (warned about, unless only zeros
- * follow) or left from an earlier use of the file (another segment number).
+ * Stops where no magic starts the next record (the normal end), at a
+ * record left from an earlier use of the file (another segment number),
+ * or at a torn one (bad checksum or length: warned about).
  */
 static int journal_read_segment(const char *path, uint64_t seg, item **head, size_t *count)
 {

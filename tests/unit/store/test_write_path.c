@@ -366,22 +366,24 @@ TEST(write_path, checkpointer_woken_per_wal_growth_not_per_commit)
 }
 
 /*
- * In the last STORE__WAL_BG_PAGES before STORE__WAL_MAX_PAGES (where the
- * writer checkpoints itself, fsyncs included, on the ingest's thread) the
- * thread is woken every STORE__WAL_BG_PAGES / 8 pages, so that the writer
- * is left a small remainder to copy. A pinned reader keeps the WAL from
- * restarting; its size in frames is read from the file.
+ * A store whose WAL cannot restart (a pinned reader), one commit of pad
+ * page-sized events, then small commits until the WAL holds frames0 + add
+ * frames or cap, whichever is less. Gives the WAL size after the big commit
+ * (*frames0), at the end (*frames), and the checkpointer's wake-ups during
+ * the small commits (*wakes). Frame counts are read from the file.
  */
-TEST(write_path, checkpointer_woken_densely_before_the_writers_checkpoint)
+static void wakes_while_wal_grows(int pad, long add, long cap, long *frames0, long *frames,
+                                  unsigned *wakes)
 {
     tmpdb t;
     store *s;
     sqlite3 *reader;
     char wal[160];
-    long frames0, frames;
     unsigned wakes0;
     int i = 0;
 
+    *frames0 = *frames = 0;
+    *wakes = 0;
     ASSERT_EQ(tmpdb_init(&t), 0);
     snprintf(wal, sizeof(wal), "%s-wal", t.path);
     s = store_open(t.path, NULL, NULL, NULL, 0);
@@ -390,21 +392,15 @@ TEST(write_path, checkpointer_woken_densely_before_the_writers_checkpoint)
     ASSERT_NOT_NULL(s->ckpt);
     reader = pin_snapshot(t.path);
     ASSERT_NOT_NULL(reader);
-    /* one commit of ~12,200 pages: past MAX - BG, below MAX */
-    ASSERT_EQ(commit_padded(s, 12000), 0);
-    frames0 = (file_size(wal) - 32) / (4096 + 24);
-    ASSERT_GE(frames0, STORE__WAL_MAX_PAGES - STORE__WAL_BG_PAGES);
-    ASSERT_LT(frames0, STORE__WAL_MAX_PAGES - STORE__WAL_BG_PAGES / 2);
+    ASSERT_EQ(commit_padded(s, pad), 0);
+    *frames0 = (file_size(wal) - 32) / (4096 + 24);
     wakes0 = store__ckpt_wakes(s);
     ASSERT_GE(wakes0, 1u);
-    /* small commits adding BG / 2 pages: four wake-ups at BG / 8 each */
     do {
         ASSERT_EQ(put(s, ++i, NULL), 0);
-        frames = (file_size(wal) - 32) / (4096 + 24);
-    } while (frames < frames0 + STORE__WAL_BG_PAGES / 2 && i < 100000);
-    ASSERT_LT(frames, STORE__WAL_MAX_PAGES);
-    ASSERT_GE(store__ckpt_wakes(s), wakes0 + 3);
-    ASSERT_LE(store__ckpt_wakes(s), wakes0 + 4);
+        *frames = (file_size(wal) - 32) / (4096 + 24);
+    } while (*frames < *frames0 + add && *frames < cap && i < 100000);
+    *wakes = store__ckpt_wakes(s) - wakes0;
     sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
     sqlite3_close(reader);
     store_close(s);
@@ -412,45 +408,44 @@ TEST(write_path, checkpointer_woken_densely_before_the_writers_checkpoint)
 }
 
 /*
+ * In the last STORE__WAL_BG_PAGES before STORE__WAL_MAX_PAGES (where the
+ * writer checkpoints itself, fsyncs included, on the ingest's thread) the
+ * thread is woken at most STORE__WAL_BG_PAGES / 8 pages apart, so that the
+ * writer is left a small remainder to copy: from ~12,200 pages, BG / 2
+ * pages of small commits bring four wake-ups.
+ */
+TEST(write_path, checkpointer_woken_densely_before_the_writers_checkpoint)
+{
+    long frames0, frames;
+    unsigned wakes;
+
+    wakes_while_wal_grows(12000, STORE__WAL_BG_PAGES / 2, STORE__WAL_MAX_PAGES, &frames0,
+                          &frames, &wakes);
+    ASSERT_GE(frames0, STORE__WAL_MAX_PAGES - STORE__WAL_BG_PAGES);
+    ASSERT_LT(frames0, STORE__WAL_MAX_PAGES - STORE__WAL_BG_PAGES / 2);
+    ASSERT_LT(frames, STORE__WAL_MAX_PAGES);
+    ASSERT_GE(wakes, 3u);
+    ASSERT_LE(wakes, 4u);
+}
+
+/*
  * Closer to STORE__WAL_MAX_PAGES the wake-ups come closer together (a
  * quarter of the distance, at least STORE__WAL_STEP_MIN), so the thread's
  * last pass is short and the writer is left few pages: from ~15,400 to
- * ~15,950 pages six wake-ups instead of one every 500 pages.
+ * ~15,940 pages six wake-ups instead of one every 500 pages.
  */
 TEST(write_path, checkpointer_woken_ever_closer_before_the_writers_checkpoint)
 {
-    tmpdb t;
-    store *s;
-    sqlite3 *reader;
-    char wal[160];
     long frames0, frames;
-    unsigned wakes0;
-    int i = 0;
+    unsigned wakes;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    snprintf(wal, sizeof(wal), "%s-wal", t.path);
-    s = store_open(t.path, NULL, NULL, NULL, 0);
-    ASSERT_NOT_NULL(s);
-    ASSERT_EQ(put(s, 0, NULL), 0);
-    ASSERT_NOT_NULL(s->ckpt);
-    reader = pin_snapshot(t.path);
-    ASSERT_NOT_NULL(reader);
-    ASSERT_EQ(commit_padded(s, 15150), 0);
-    frames0 = (file_size(wal) - 32) / (4096 + 24);
+    wakes_while_wal_grows(15150, STORE__WAL_MAX_PAGES, STORE__WAL_MAX_PAGES - 60, &frames0,
+                          &frames, &wakes);
     ASSERT_GE(frames0, STORE__WAL_MAX_PAGES - 700);
     ASSERT_LT(frames0, STORE__WAL_MAX_PAGES - 500);
-    wakes0 = store__ckpt_wakes(s);
-    do {
-        ASSERT_EQ(put(s, ++i, NULL), 0);
-        frames = (file_size(wal) - 32) / (4096 + 24);
-    } while (frames < STORE__WAL_MAX_PAGES - 60 && i < 100000);
     ASSERT_LT(frames, STORE__WAL_MAX_PAGES);
-    ASSERT_GE(store__ckpt_wakes(s), wakes0 + 5);
-    ASSERT_LE(store__ckpt_wakes(s), wakes0 + 9);
-    sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
-    sqlite3_close(reader);
-    store_close(s);
-    tmpdb_release(&t);
+    ASSERT_GE(wakes, 5u);
+    ASSERT_LE(wakes, 9u);
 }
 
 /* count(*) of events seen by a separate plain connection (default VFS) */
