@@ -1095,7 +1095,6 @@ static int journal_replay(bridge_ingest *ing, char *err, size_t errsize)
     }
     while ((de = readdir(d)) != NULL) {
         char tail[8];
-
         int k;
 
         if (sscanf(de->d_name, "spare-%d%4s", &k, tail) == 2 && strcmp(tail, ".jnl") == 0) {
