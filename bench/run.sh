@@ -99,10 +99,11 @@ row "ceiling backlog drain, trace off" "${ceiling_backlog_t:-?}" "1.00" "$(jget 
 # Counts data messages (events + dead letters, not the status channel) in the
 # store, read-only; cheap: max(seq) minus the status events (an index range).
 stored() {
-    $py - "$1" 0 0 <<<"$poller" 2>/dev/null || echo 0
+    { $py - "$1" 0 0 <<<"$poller" 2>/dev/null || echo 0; } | cut -d' ' -f1
 }
 # One python process polls every 10 ms until the store holds n data messages
-# (so polling costs little CPU and has fine resolution); exits 0 when reached.
+# (so polling costs little CPU and has fine resolution); exits 0 when reached
+# and prints the count and the wall time it saw it.
 poller='
 import sqlite3, sys, time
 db_path, n, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
@@ -122,21 +123,21 @@ while True:
     if n == 0 or have >= n or time.monotonic() > end:
         break
     time.sleep(0.01)
-print(have)
+print(have, "%.6f" % time.time())  # when it saw them (the drain end, without this exit)
 sys.exit(0 if n == 0 or have >= n else 1)
 '
 proc_cpu() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 proc_hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 ratio() { $py -c "import sys; a,b=sys.argv[1:]; print('%.2f' % (float(a)/float(b)) if a and b and float(b) > 0 else '?')" "$1" "$2" 2>/dev/null || echo '?'; }
 start_bridge() {  # db log [wait_s]: starts the bridge in the background (bpid)
-    "$bridge" run --spec "$spec" --broker "$url" --db "$1" --http "127.0.0.1:$(free_port)" \
+    "$bridge" run --spec "$spec" --broker "$url" --db "$1" --http 127.0.0.1:0 \
         >>"$2" 2>&1 & bpid=$!
     pids+=($bpid)
     sleep "${3:-1}"
     kill -0 $bpid 2>/dev/null
 }
-wait_stored() {  # db n timeout_s: returns when n data messages are stored (0) or at the timeout (1)
-    $py - "$1" "$2" "$3" <<<"$poller" >/dev/null
+wait_stored() {  # db n timeout_s: prints when n data messages were stored (exit 0), or exits 1 at the timeout
+    $py - "$1" "$2" "$3" <<<"$poller" | cut -d' ' -f2
 }
 tick=$(getconf CLK_TCK)
 
@@ -146,8 +147,7 @@ if [ -x "$bridge" ] && "$bridge" run --help >/dev/null 2>&1; then
         c0=$(proc_cpu $bpid)
         t0=$(date +%s.%N)
         load bridge-live >/dev/null
-        if wait_stored "$work/live.db" "$msgs" 600; then
-            t1=$(date +%s.%N)
+        if t1=$(wait_stored "$work/live.db" "$msgs" 600); then
             rate=$($py -c "print('%.0f' % ($msgs / ($t1 - $t0)))")
             cpu=$($py -c "print('%.2f' % (($(proc_cpu $bpid) - $c0) / $tick))")
             row "asyncbridge run live" "$rate" "$(ratio "$rate" "$ceiling_live")" "$cpu" "$(proc_hwm $bpid)" "publish start to last commit"
@@ -158,14 +158,19 @@ if [ -x "$bridge" ] && "$bridge" run --help >/dev/null 2>&1; then
     else
         row "asyncbridge run live" "-" "-" "-" "-" "bridge did not start (see log)"
     fi
-    # backlog: session exists, bridge away while the load is queued, then drain
+    # backlog: session exists, bridge away while the load is queued, then drain.
+    # The poller starts first (python's start-up is not timed) and stamps the
+    # moment it sees the last message; t0 is taken in the shell (no fork)
+    # right before the bridge is started.
     if start_bridge "$work/backlog.db" "$work/bridge-backlog.log"; then
         kill -TERM $bpid; wait $bpid 2>/dev/null
         load bridge-backlog >/dev/null
-        t0=$(date +%s.%N)
-        if start_bridge "$work/backlog.db" "$work/bridge-backlog.log" 0 &&
-            wait_stored "$work/backlog.db" "$msgs" 600; then
-            t1=$(date +%s.%N)
+        $py - "$work/backlog.db" "$msgs" 600 <<<"$poller" >"$work/poll.out" 2>/dev/null & ppid=$!
+        pids+=($ppid)
+        sleep 0.5
+        t0=$EPOCHREALTIME
+        if start_bridge "$work/backlog.db" "$work/bridge-backlog.log" 0 && wait $ppid; then
+            t1=$(cut -d' ' -f2 "$work/poll.out")
             rate=$($py -c "print('%.0f' % ($msgs / ($t1 - $t0)))")
             cpu=$($py -c "print('%.2f' % ($(proc_cpu $bpid) / $tick))")
             row "asyncbridge run backlog drain" "$rate" "$(ratio "$rate" "$ceiling_backlog")" "$cpu" "$(proc_hwm $bpid)" "from process start (spec, store, connect); $(ratio "$rate" "${ceiling_backlog_t:-0}") of the trace-off ceiling"
