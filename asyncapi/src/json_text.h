@@ -22,6 +22,18 @@ typedef struct asyncapi_json_arena {
     void *chunks;        /* heap chunks, linked through their first word; freed by release */
 } asyncapi_json_arena;
 
+/* The public reusable tree buffer (asyncapi/parse.h): an arena on its own block. */
+struct asyncapi_json_buf {
+    asyncapi_json_arena arena;
+    union {
+        max_align_t align;
+        char bytes[16384];
+    } block;
+};
+
+/* Drops b's previous tree and returns its arena, empty, for the next parse. */
+asyncapi_json_arena *asyncapi_json__buf_reset(struct asyncapi_json_buf *b);
+
 /* Starts an arena on the caller's block (may be NULL with cap 0). */
 void asyncapi_json__arena_init(asyncapi_json_arena *a, void *block, size_t cap);
 /* Frees the heap chunks of the arena (the caller's block stays). */

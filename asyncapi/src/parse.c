@@ -388,6 +388,49 @@ int asyncapi_json_parse(const char *buf, size_t len, unsigned max_depth, cJSON *
                                 NULL, NULL);
 }
 
+asyncapi_json_buf *asyncapi_json_buf_new(void)
+{
+    asyncapi_json_buf *b = malloc(sizeof(*b));
+
+    if (b)
+        asyncapi_json__arena_init(&b->arena, b->block.bytes, sizeof(b->block.bytes));
+    return b;
+}
+
+void asyncapi_json_buf_free(asyncapi_json_buf *b)
+{
+    if (!b)
+        return;
+    asyncapi_json__arena_release(&b->arena);
+    free(b);
+}
+
+asyncapi_json_arena *asyncapi_json__buf_reset(asyncapi_json_buf *b)
+{
+    asyncapi_json__arena_release(&b->arena); /* the previous tree's spill chunks */
+    asyncapi_json__arena_init(&b->arena, b->block.bytes, sizeof(b->block.bytes));
+    return &b->arena;
+}
+
+int asyncapi_json_parse_in(asyncapi_json_buf *b, const char *buf, size_t len,
+                           unsigned max_depth, const cJSON **out)
+{
+    cJSON *root = NULL;
+    int rc;
+
+    if (!out)
+        return ASYNCAPI_EINVAL;
+    *out = NULL;
+    if (!b || (!buf && len))
+        return ASYNCAPI_EINVAL;
+    rc = asyncapi_json__parse(buf ? buf : "", len, asyncapi_json__buf_reset(b),
+                              max_depth ? max_depth : ASYNCAPI_PARSE_MAX_DEPTH_DEFAULT, &root,
+                              NULL, NULL);
+    if (rc == 0)
+        *out = root;
+    return rc;
+}
+
 /* ---- YAML ---- */
 
 typedef struct yframe {

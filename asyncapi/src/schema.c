@@ -1019,6 +1019,38 @@ int asyncapi_schema_validate(const asyncapi_schema *schema, const cJSON *instanc
     return rc < 0 ? rc : (rc ? 1 : 0);
 }
 
+int asyncapi_schema_validate_json_in(const asyncapi_schema *schema, asyncapi_json_buf *b,
+                                     const char *buf, size_t len,
+                                     asyncapi_schema_result *result, const cJSON **out)
+{
+    const char *msg = NULL;
+    size_t off = 0;
+    cJSON *root = NULL;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (result) {
+        result->n_errors = 0;
+        result->total = 0;
+    }
+    if (!schema || !b || (!buf && len))
+        return ASYNCAPI_EINVAL;
+    rc = asyncapi_json__parse(buf ? buf : "", len, asyncapi_json__buf_reset(b), SC_MAX_DEPTH,
+                              &root, &off, &msg);
+    if (rc) {
+        if (rc == ASYNCAPI_ENOMEM)
+            add_plain_error(result, "parse", "out of memory");
+        else
+            add_plain_error(result, "parse", "byte %zu: %s", off, msg ? msg : "parse error");
+        return rc;
+    }
+    rc = asyncapi_schema_validate(schema, root, result);
+    if (out && rc >= 0)
+        *out = root;
+    return rc;
+}
+
 int asyncapi_schema_validate_json(const asyncapi_schema *schema, const char *buf,
                                   size_t len, asyncapi_schema_result *result,
                                   cJSON **out)

@@ -109,6 +109,7 @@ struct bridge_ingest {
     chan_info *chans;           /* n_chans receiving channels */
     size_t n_chans;
     asyncapi_schema *any_json;  /* the "true" schema: strict JSON parse only */
+    asyncapi_json_buf *tree_buf; /* the writer's payload trees (one at a time) */
     bridge_ingest_stats stats;
 
     pthread_mutex_t mu;         /* guards the queue fields below */
@@ -496,7 +497,7 @@ static int process_one(bridge_ingest *ing, item *it)
     asyncapi_schema_result res, best;
     const chan_info *ci;
     const asyncapi_message *msg = NULL;
-    cJSON *tree = NULL;
+    const cJSON *tree = NULL; /* in ing->tree_buf: valid until the next message */
     char dev[DEVICES_ID_MAX + 1], corr[DEVICES_CORR_MAX + 1], text[160];
     const char *corr_id = NULL;
     long best_idx = -1;
@@ -534,7 +535,8 @@ static int process_one(bridge_ingest *ing, item *it)
 
         /* verdict first (no result: stops at the first failure, no error texts) */
         if (tree == NULL)
-            rc = asyncapi_schema_validate_json(schema, it->payload, it->len, NULL, &tree);
+            rc = asyncapi_schema_validate_json_in(schema, ing->tree_buf, it->payload,
+                                                  it->len, NULL, &tree);
         else
             rc = asyncapi_schema_validate(schema, tree, NULL);
         if (rc == ASYNCAPI_ESYNTAX)
@@ -542,16 +544,13 @@ static int process_one(bridge_ingest *ing, item *it)
         else if (rc == 1)
             rc = asyncapi_schema_validate(schema, tree, &res); /* now with the errors */
         if (rc == ASYNCAPI_ESYNTAX) {
-            cJSON_Delete(tree);
             return dead_letter(ing, it, ci, BRIDGE_DL_PARSE, &res, NULL, NULL, NULL);
         }
         if (rc == ASYNCAPI_ELIMIT) {
-            cJSON_Delete(tree);
             return dead_letter(ing, it, ci, BRIDGE_DL_PARSE, NULL, NULL, "depth",
                                "payload nests deeper than the validator allows");
         }
         if (rc < 0) {
-            cJSON_Delete(tree);
             return STORE_ENOMEM;
         }
         if (rc == 0) {
@@ -566,7 +565,6 @@ static int process_one(bridge_ingest *ing, item *it)
     if (rc != 0) {
         rc = dead_letter(ing, it, ci, BRIDGE_DL_SCHEMA, &best, ci->ch->messages[best_idx]->id,
                          NULL, NULL);
-        cJSON_Delete(tree);
         return rc;
     }
     rc = devices_identity_eval(ci->ident, m.params, m.n_params, tree, dev, sizeof(dev));
@@ -574,13 +572,11 @@ static int process_one(bridge_ingest *ing, item *it)
         if (snprintf(text, sizeof(text), "device id: %s", devices_strerror(rc)) >=
             (int)sizeof(text))
             text[sizeof(text) - 1] = '\0';
-        cJSON_Delete(tree);
         return dead_letter(ing, it, ci, BRIDGE_DL_DEVICE, NULL, NULL, "device", text);
     }
     if (msg != NULL && ci->corr[i] != NULL &&
         devices_expr_eval(ci->corr[i], tree, NULL, corr, sizeof(corr)) > 0)
         corr_id = corr;
-    cJSON_Delete(tree);
     {
         store_event ev = {
             .channel = ci->ch->id,
@@ -1363,7 +1359,8 @@ bridge_ingest *bridge_ingest_new(const bridge_ingest_options *opt, char *err,
         ing->opt.journal_dir = ing->jdir;
     }
     ing->router = asyncapi_router_new();
-    if (ing->router == NULL)
+    ing->tree_buf = asyncapi_json_buf_new();
+    if (ing->router == NULL || ing->tree_buf == NULL)
         goto nomem;
     t = cJSON_CreateTrue();
     if (t == NULL)
@@ -1554,6 +1551,7 @@ void bridge_ingest_free(bridge_ingest *ing)
     free(ing->chans);
     free(ing->stats.channels);
     asyncapi_schema_free(ing->any_json);
+    asyncapi_json_buf_free(ing->tree_buf);
     asyncapi_router_free(ing->router);
     pthread_cond_destroy(&ing->cv_space);
     pthread_cond_destroy(&ing->cv_items);

@@ -476,6 +476,7 @@ void store_close(store *s)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
     store__window_free(s);
+    asyncapi_json_buf_free(s->fold_buf);
     free(s);
 }
 

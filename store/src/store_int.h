@@ -56,6 +56,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "asyncapi/parse.h"
 #include "store/store.h"
 
 #define STORE__SCHEMA_VERSION 2
@@ -149,6 +150,7 @@ struct store {
     void (*fold_gap_hook)(void *arg);        /* tests: runs between the projector's read
                                                 and write phases (store_project) */
     void *fold_gap_arg;
+    asyncapi_json_buf *fold_buf;             /* folded payloads' trees (store_project.c), lazily */
     char errmsg[512];                        /* last failure text, "" if none */
 };
 

@@ -329,7 +329,7 @@ static int fold_event(store *s, agg_map *m, const fold_opts *fo, sqlite3_stmt *s
     const char *payload = (const char *)sqlite3_column_text(scan, 4);
     int plen = sqlite3_column_bytes(scan, 4);
     int64_t at = sqlite3_column_int64(scan, 5);
-    cJSON *root = NULL;
+    const cJSON *root = NULL; /* in s->fold_buf: valid until the next event */
     agg *a;
     int rc = 0;
 
@@ -337,13 +337,17 @@ static int fold_event(store *s, agg_map *m, const fold_opts *fo, sqlite3_stmt *s
         return store__error(s, STORE_ECORRUPT, "event %lld has no channel or payload",
                             (long long)seq);
     /*
-     * asyncapi_json_parse, not cJSON_Parse*: those write cJSON's global error
-     * pointer, racing with other threads that parse. A payload that does not
+     * asyncapi_json_parse_in, not cJSON_Parse*: those write cJSON's global
+     * error pointer, racing with other threads that parse; and the tree
+     * lives in the handle's reusable buffer (no malloc/free per node). A
+     * payload that does not
      * parse (or nests deeper than cJSON's old 1000 levels) folds without
      * fields, as before; out of memory is an error (the batch is retried),
      * never silently fewer rollups.
      */
-    rc = asyncapi_json_parse(payload, (size_t)plen, STORE__FOLD_JSON_DEPTH, &root);
+    if (!s->fold_buf && !(s->fold_buf = asyncapi_json_buf_new()))
+        return store__error(s, STORE_ENOMEM, "out of memory parsing event %lld", (long long)seq);
+    rc = asyncapi_json_parse_in(s->fold_buf, payload, (size_t)plen, STORE__FOLD_JSON_DEPTH, &root);
     if (rc == ASYNCAPI_ENOMEM)
         return store__error(s, STORE_ENOMEM, "out of memory parsing event %lld", (long long)seq);
     rc = 0;
@@ -393,7 +397,6 @@ static int fold_event(store *s, agg_map *m, const fold_opts *fo, sqlite3_stmt *s
     rc = fold_rollups(s, m, (device && *device) ? device : "", channel, root,
                       bucket_of(at, fo->bucket_ms));
 out:
-    cJSON_Delete(root);
     return rc;
 }
 

@@ -68,6 +68,30 @@ cJSON *asyncapi_parse_file(const char *path, const asyncapi_parse_limits *limits
 int asyncapi_json_parse(const char *buf, size_t len, unsigned max_depth, cJSON **out);
 
 /*
+ * A reusable home for parsed trees, for hot paths that parse one payload
+ * after another: nodes and strings are carved from one block (16 KiB; a
+ * bigger tree spills into heap chunks until the next parse) instead of a
+ * malloc each, and nothing is freed node by node.
+ * A tree parsed into b stays valid until the next parse into b or
+ * asyncapi_json_buf_free(b); it is read-only and never passed to
+ * cJSON_Delete. One thread at a time per buffer.
+ * asyncapi_json_buf_new returns NULL when out of memory;
+ * asyncapi_json_buf_free(NULL) does nothing.
+ */
+typedef struct asyncapi_json_buf asyncapi_json_buf;
+
+asyncapi_json_buf *asyncapi_json_buf_new(void);
+void asyncapi_json_buf_free(asyncapi_json_buf *b);
+
+/*
+ * As asyncapi_json_parse, into b (see above): same grammar, limits and
+ * errors; *out is the tree, owned by b, or NULL on failure (EINVAL also for
+ * b NULL). The previous tree of b is gone either way.
+ */
+int asyncapi_json_parse_in(asyncapi_json_buf *b, const char *buf, size_t len,
+                           unsigned max_depth, const cJSON **out);
+
+/*
  * Length of the valid UTF-8 sequence at s[0..n): 1 for ASCII, 2-4 for a
  * well-formed multi-byte character, 0 when invalid (n == 0, truncated,
  * overlong, a surrogate, above U+10FFFF). The one UTF-8 check of the

@@ -14,6 +14,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "asyncapi/parse.h"
+
 #include "asyncapi/error.h"
 
 typedef struct asyncapi_schema asyncapi_schema;
@@ -101,5 +103,15 @@ int asyncapi_schema_validate(const asyncapi_schema *schema, const cJSON *instanc
 int asyncapi_schema_validate_json(const asyncapi_schema *schema, const char *buf,
                                   size_t len, asyncapi_schema_result *result,
                                   cJSON **out);
+
+/*
+ * As asyncapi_schema_validate_json with the tree parsed into b
+ * (asyncapi_json_parse_in: no malloc per node): on 0 or 1 *out (if not
+ * NULL) is the tree, owned by b and valid until the next parse into b.
+ * EINVAL also if b is NULL.
+ */
+int asyncapi_schema_validate_json_in(const asyncapi_schema *schema, asyncapi_json_buf *b,
+                                     const char *buf, size_t len,
+                                     asyncapi_schema_result *result, const cJSON **out);
 
 #endif

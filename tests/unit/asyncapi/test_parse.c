@@ -413,6 +413,55 @@ TEST(parse, json_parse_strict_value)
     ASSERT_EQ(asyncapi_json_parse("1", 1, 0, NULL), ASYNCAPI_EINVAL);
 }
 
+/* The reusable tree buffer: the same trees and errors as asyncapi_json_parse. */
+TEST(parse, json_parse_in_matches_json_parse)
+{
+    static const char *texts[] = {
+        "{\"a\":[1,2.5,\"x\"],\"b\":{\"c\":null,\"d\":true},\"e\":\"\\u00e9\"}",
+        "42", "[]", "\"s\"", "{\"deviceId\":\"dev-0001\",\"temperature\":-3.25e1}",
+    };
+    asyncapi_json_buf *b = asyncapi_json_buf_new();
+    const cJSON *in = (const cJSON *)&in;
+    cJSON *ref = NULL;
+    char *big;
+    size_t n = 0;
+
+    ASSERT_NOT_NULL(b);
+    for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
+        ASSERT_EQ(asyncapi_json_parse_in(b, texts[i], strlen(texts[i]), 0, &in), 0);
+        ASSERT_EQ(asyncapi_json_parse(texts[i], strlen(texts[i]), 0, &ref), 0);
+        ASSERT(cJSON_Compare(in, ref, 1));
+        cJSON_Delete(ref);
+    }
+    /* a tree far bigger than the buffer's block spills into chunks, then a small one reuses it */
+    big = malloc(200000);
+    ASSERT_NOT_NULL(big);
+    n += (size_t)sprintf(big + n, "[");
+    for (int i = 0; i < 10000; i++)
+        n += (size_t)sprintf(big + n, "%s{\"k%d\":%d}", i ? "," : "", i, i);
+    n += (size_t)sprintf(big + n, "]");
+    ASSERT_EQ(asyncapi_json_parse_in(b, big, n, 0, &in), 0);
+    ASSERT_EQ(cJSON_GetArraySize(in), 10000);
+    ASSERT_EQ(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(in, 9999), "k9999")->valueint,
+              9999);
+    free(big);
+    ASSERT_EQ(asyncapi_json_parse_in(b, "[7]", 3, 0, &in), 0);
+    ASSERT_EQ(cJSON_GetArrayItem(in, 0)->valueint, 7);
+    /* errors: *out NULL, the buffer stays usable */
+    ASSERT_EQ(asyncapi_json_parse_in(b, "{\"a\":1,\"a\":2}", 15, 0, &in), ASYNCAPI_ESYNTAX);
+    ASSERT_NULL(in);
+    ASSERT_EQ(asyncapi_json_parse_in(b, "[[[1]]]", 7, 2, &in), ASYNCAPI_ELIMIT);
+    ASSERT_NULL(in);
+    ASSERT_EQ(asyncapi_json_parse_in(b, "\"\xC3\x28\"", 4, 0, &in), ASYNCAPI_ESYNTAX);
+    ASSERT_EQ(asyncapi_json_parse_in(b, NULL, 3, 0, &in), ASYNCAPI_EINVAL);
+    ASSERT_EQ(asyncapi_json_parse_in(NULL, "1", 1, 0, &in), ASYNCAPI_EINVAL);
+    ASSERT_EQ(asyncapi_json_parse_in(b, "1", 1, 0, NULL), ASYNCAPI_EINVAL);
+    ASSERT_EQ(asyncapi_json_parse_in(b, "true", 4, 0, &in), 0);
+    ASSERT(cJSON_IsTrue(in));
+    asyncapi_json_buf_free(b);
+    asyncapi_json_buf_free(NULL);
+}
+
 /* The one UTF-8 check shared by the JSON reader, the docs and the HTTP side. */
 TEST(parse, utf8_seq_accepts_exactly_well_formed_utf8)
 {

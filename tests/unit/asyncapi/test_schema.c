@@ -736,3 +736,48 @@ TEST(schema, pattern_beyond_jit_stack)
     asyncapi_schema_free(s);
     cJSON_Delete(sch);
 }
+
+/* validate_json_in: the verdicts and errors of validate_json, the tree in the buffer */
+TEST(schema, validate_json_in_matches_validate_json)
+{
+    static const char *texts[] = {
+        "{\"deviceId\":\"dev-0001\",\"temperature\":21.5,\"ts\":\"2026-12-06T00:00:00Z\"}",
+        "{\"deviceId\":\"dev-1\",\"temperature\":99,\"ts\":\"x\"}",
+        "{\"deviceId\":\"dev-0001\"}",
+        "[1,2]",
+        "{\"deviceId\":",
+    };
+    asyncapi_diag d;
+    asyncapi_schema *s = compile_text(telemetry_schema, 0, &d);
+    asyncapi_json_buf *b = asyncapi_json_buf_new();
+
+    ASSERT_NOT_NULL(s);
+    ASSERT_NOT_NULL(b);
+    for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
+        asyncapi_schema_result r1, r2;
+        const cJSON *in = (const cJSON *)&in;
+        cJSON *ref = NULL;
+        int rc1 = asyncapi_schema_validate_json(s, texts[i], strlen(texts[i]), &r1, &ref);
+        int rc2 = asyncapi_schema_validate_json_in(s, b, texts[i], strlen(texts[i]), &r2, &in);
+
+        ASSERT_EQ(rc1, rc2);
+        ASSERT_EQ(r1.total, r2.total);
+        ASSERT_EQ(r1.n_errors, r2.n_errors);
+        for (size_t k = 0; k < r1.n_errors; k++) {
+            ASSERT_STR_EQ(r1.errors[k].keyword, r2.errors[k].keyword);
+            ASSERT_STR_EQ(r1.errors[k].pointer, r2.errors[k].pointer);
+        }
+        if (rc1 == 0 || rc1 == 1)
+            ASSERT(cJSON_Compare(in, ref, 1));
+        else
+            ASSERT_NULL(in);
+        cJSON_Delete(ref);
+        /* verdict only, no result and no tree wanted */
+        ASSERT_EQ(asyncapi_schema_validate_json_in(s, b, texts[i], strlen(texts[i]), NULL, NULL),
+                  rc1);
+    }
+    ASSERT_EQ(asyncapi_schema_validate_json_in(s, NULL, "1", 1, NULL, NULL), ASYNCAPI_EINVAL);
+    ASSERT_EQ(asyncapi_schema_validate_json_in(NULL, b, "1", 1, NULL, NULL), ASYNCAPI_EINVAL);
+    asyncapi_json_buf_free(b);
+    asyncapi_schema_free(s);
+}
