@@ -60,6 +60,7 @@
 #define LINGER_US 2000                    /* under load, let a batch fill for up to 2 ms ... */
 #define LINGER_MIN_GAIN 64                /* ... if the arrival rate would bring this many */
 #define LINGER_WINDOW_US 10000            /* the rate is measured over this long at least */
+#define PROJECTOR_DEFER_MS 250            /* while lingering, renewed every LINGER_WINDOW_US */
 
 enum outcome {
     OUT_NONE = 0,
@@ -1268,6 +1269,16 @@ static void *writer_main(void *arg)
                     lingering = win_start > 0 && worth_lingering(win_n, now - win_start);
                     win_start = now;
                     win_n = 0;
+                    /*
+                     * Ingest first: while messages pour in this fast (a
+                     * backlog drain) the projector waits, up to its cap,
+                     * and folds the burst PROJECTOR_DEFER_MS after it,
+                     * instead of taking CPU from the receive thread and
+                     * this one. No early release: a short slow window in
+                     * the middle of a drain must not start a fold.
+                     */
+                    if (lingering)
+                        store_projector_defer(ing->opt.projector, PROJECTOR_DEFER_MS);
                 }
             }
         }

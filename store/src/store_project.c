@@ -684,12 +684,15 @@ struct store_projector {
     fold_opts fo;             /* folding options; status names point into names */
     char **names;             /* copies of the status channel ids, owned */
     int interval_ms;          /* timer wake-up */
+    int defer_max_ms;         /* store_projector_defer: longest gap between fold rounds */
     pthread_t thread;         /* the folding thread */
     pthread_mutex_t mu;       /* guards everything below */
     pthread_cond_t wake;      /* signalled by notify and stop */
     pthread_cond_t progress;  /* broadcast after each committed batch */
     int notified;             /* notify called since the last fold round */
     int stopping;             /* stop requested */
+    struct timespec defer_until; /* CLOCK_MONOTONIC: no fold round starts before */
+    struct timespec round_began; /* CLOCK_MONOTONIC: the last fold round began */
     int64_t checkpoint;       /* last committed checkpoint */
     uint64_t errors;          /* failed fold attempts */
 };
@@ -705,9 +708,39 @@ static void deadline_after(struct timespec *ts, int ms)
     }
 }
 
+static int ts_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * store_projector_defer: waits (mu held) while a deferral is on, but not
+ * past defer_max_ms after the last round began; stop ends it too.
+ */
+static void wait_deferral(store_projector *p)
+{
+    for (;;) {
+        struct timespec now, cap = p->round_began;
+        const struct timespec *until;
+
+        cap.tv_sec += p->defer_max_ms / 1000;
+        cap.tv_nsec += (long)(p->defer_max_ms % 1000) * 1000000L;
+        if (cap.tv_nsec >= 1000000000L) {
+            cap.tv_sec++;
+            cap.tv_nsec -= 1000000000L;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (p->stopping || !ts_before(&now, &p->defer_until) || !ts_before(&now, &cap))
+            return;
+        until = ts_before(&p->defer_until, &cap) ? &p->defer_until : &cap;
+        (void)pthread_cond_timedwait(&p->wake, &p->mu, until);
+    }
+}
+
 static void *projector_main(void *arg)
 {
     store_projector *p = arg;
+    int catching_up = 0; /* the last batch was full: the round goes on, deferral or not */
 
     prctl(PR_SET_NAME, "ab-projector", 0, 0, 0); /* thread name for top/perf */
 
@@ -718,6 +751,10 @@ static void *projector_main(void *arg)
         struct timespec ts;
 
         pthread_mutex_lock(&p->mu);
+        if (!catching_up) {
+            wait_deferral(p);
+            clock_gettime(CLOCK_MONOTONIC, &p->round_began);
+        }
         p->notified = 0;
         if (p->stopping) {
             pthread_mutex_unlock(&p->mu);
@@ -734,7 +771,8 @@ static void *projector_main(void *arg)
         } else if (rc != 0) {
             p->errors++;
         }
-        if (rc == 0 && n == p->fo.batch_max) {
+        catching_up = rc == 0 && n == p->fo.batch_max;
+        if (catching_up) {
             /* more may be waiting: go again at once */
             pthread_mutex_unlock(&p->mu);
             continue;
@@ -790,6 +828,8 @@ store_projector *store_projector_start(const char *path, const store_projector_o
     }
     p->interval_ms = (opt && opt->interval_ms > 0) ? opt->interval_ms
                                                    : STORE_PROJECTOR_INTERVAL_DEFAULT;
+    p->defer_max_ms = (opt && opt->defer_max_ms > 0) ? opt->defer_max_ms
+                                                     : STORE_PROJECTOR_DEFER_MAX_DEFAULT;
     so.flags = (opt ? opt->open_flags : 0) & ~(unsigned)STORE_OPEN_READONLY;
     so.busy_timeout_ms = opt ? opt->busy_timeout_ms : 0;
     p->s = store_open(path, &so, &rc, diag, diag_size);
@@ -844,6 +884,21 @@ void store_projector_notify(store_projector *p)
     pthread_mutex_lock(&p->mu);
     p->notified = 1;
     pthread_cond_signal(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void store_projector_defer(store_projector *p, int ms)
+{
+    struct timespec t = {0, 0};
+
+    if (!p)
+        return;
+    if (ms > 0)
+        deadline_after(&t, ms);
+    pthread_mutex_lock(&p->mu);
+    p->defer_until = t;
+    if (ms <= 0)
+        pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->mu);
 }
 

@@ -239,6 +239,7 @@ int store_ping(store *s);
 
 #define STORE_PROJECTOR_BATCH_DEFAULT 1000
 #define STORE_PROJECTOR_INTERVAL_DEFAULT 200 /* ms */
+#define STORE_PROJECTOR_DEFER_MAX_DEFAULT 2000 /* ms, see store_projector_defer */
 #define STORE_ROLLUP_BUCKET_DEFAULT 60000    /* ms */
 
 /*
@@ -257,6 +258,8 @@ typedef struct store_projector_options {
     size_t n_status_channels;
     unsigned open_flags;    /* STORE_OPEN_SYNC_FULL for the projector connection */
     int busy_timeout_ms;    /* 0 -> default */
+    int defer_max_ms;       /* longest wait between folds under store_projector_defer,
+                               0 -> STORE_PROJECTOR_DEFER_MAX_DEFAULT */
 } store_projector_options;
 
 /*
@@ -313,6 +316,18 @@ store_projector *store_projector_start(const char *path, const store_projector_o
 
 /* Wakes the projector (after a commit). Any thread, never blocks long. NULL ok. */
 void store_projector_notify(store_projector *p);
+
+/*
+ * Ingest first: asks the projector not to start a fold for the next ms
+ * milliseconds (the caller is draining a backlog and wants the CPU; it
+ * calls again to extend). The projector still folds at least every
+ * defer_max_ms (2 s by default) since its last fold round began, and a
+ * round that has started catches up completely, so read models lag by at
+ * most about that much plus a round. ms <= 0 ends the deferral and wakes
+ * the projector. Notifications during a deferral are kept for its end.
+ * Any thread, never blocks long. NULL ok.
+ */
+void store_projector_defer(store_projector *p, int ms);
 
 /*
  * Blocks until the projector's checkpoint is >= seq or timeout_ms passes.

@@ -8,6 +8,8 @@
 
 #include <inttypes.h>
 
+#include <time.h>
+
 #include <cjson/cJSON.h>
 
 #include "store_test_util.h"
@@ -426,6 +428,99 @@ TEST(project, projector_thread)
     ASSERT_EQ(err, STORE_EIO);
     store_projector_stop(NULL);
     store_projector_notify(NULL);
+    tmpdb_release(&t);
+}
+
+static void settle_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* Appends n events in one transaction and notifies p; returns the last seq. */
+static int64_t put_batch(store *s, store_projector *p, int n, int64_t at)
+{
+    int64_t last = 0;
+
+    if (store_begin(s) != 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        char pl[32];
+
+        snprintf(pl, sizeof(pl), "{\"v\":%d}", i);
+        last = put(s, "c", "dev", pl, at + i);
+        if (last <= 0) {
+            (void)store_rollback(s);
+            return -1;
+        }
+    }
+    if (store_commit(s) != 0)
+        return -1;
+    store_projector_notify(p);
+    return last;
+}
+
+/* store_projector_defer: no fold while deferred (however often notified), all of it after */
+TEST(project, projector_defer_holds_folds_until_released)
+{
+    tmpdb t;
+    store *s;
+    store_projector *p;
+    int64_t first, last;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    p = store_projector_start(t.path, &(store_projector_options){.batch_max = 50,
+                                                                 .interval_ms = 60000,
+                                                                 .defer_max_ms = 60000},
+                              NULL, NULL, 0);
+    ASSERT_NOT_NULL(p);
+    first = put_batch(s, p, 1, 1000);
+    ASSERT_GT(first, 0);
+    ASSERT_EQ(store_projector_wait(p, first, 20000), 0);
+    settle_ms(200); /* the thread is asleep again (interval 60 s) */
+    store_projector_defer(p, 60000);
+    last = put_batch(s, p, 120, 2000);
+    ASSERT_GT(last, first);
+    store_projector_notify(p);
+    ASSERT_EQ(store_projector_wait(p, last, 300), STORE_EBUSY);
+    ASSERT_EQ(store_projector_checkpoint(p), first);
+    store_projector_defer(p, 0); /* released: all 120 in one round of 3 batches */
+    ASSERT_EQ(store_projector_wait(p, last, 20000), 0);
+    ASSERT_EQ(store_projector_errors(p), 0);
+    store_projector_stop(p);
+    ASSERT_EQ(q_int(s, "SELECT events FROM devices WHERE device_id = 'dev'"), 121);
+    store_projector_defer(NULL, 10);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
+/* A deferral renewed forever still lets a round through every defer_max_ms, and it catches up */
+TEST(project, projector_defer_is_capped)
+{
+    tmpdb t;
+    store *s;
+    store_projector *p;
+    int64_t last;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    p = store_projector_start(t.path, &(store_projector_options){.batch_max = 50,
+                                                                 .interval_ms = 60000,
+                                                                 .defer_max_ms = 1500},
+                              NULL, NULL, 0);
+    ASSERT_NOT_NULL(p);
+    store_projector_defer(p, 600000);
+    last = put_batch(s, p, 400, 1000); /* 8 batches: one round, not one batch per cap */
+    ASSERT_GT(last, 0);
+    ASSERT_EQ(store_projector_wait(p, last, 6000), 0);
+    ASSERT_EQ(store_projector_errors(p), 0);
+    store_projector_stop(p); /* stops although deferred */
+    ASSERT_EQ(q_int(s, "SELECT events FROM devices WHERE device_id = 'dev'"), 400);
+    store_close(s);
     tmpdb_release(&t);
 }
 
