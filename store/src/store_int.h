@@ -63,6 +63,7 @@
 
 /* Connection tuning (strings: they go into PRAGMA text); docs/store.md "Write path". */
 #define STORE__WRITE_CACHE_KIB "32768"     /* writer page cache, KiB */
+#define STORE__PROJECTOR_CACHE_KIB "4096"  /* the projector's page cache, KiB */
 #define STORE__AUTOCHECKPOINT_PAGES "16000" /* WAL pages before a handle without the
                                                checkpointer thread (the projector, or
                                                a writer whose thread failed to start)

@@ -835,6 +835,18 @@ store_projector *store_projector_start(const char *path, const store_projector_o
     p->s = store_open(path, &so, &rc, diag, diag_size);
     if (!p->s)
         goto fail_free;
+    /*
+     * The projector reads the log once, in order, and writes a few hundred
+     * projection rows: a writer-sized page cache (STORE__WRITE_CACHE_KIB)
+     * would only fill with event pages it never reads again (24 MB more
+     * RSS after catching up a 100,000-event drain in one round).
+     */
+    if (sqlite3_exec(p->s->db, "PRAGMA cache_size=-" STORE__PROJECTOR_CACHE_KIB, NULL, NULL,
+                     NULL) != SQLITE_OK) {
+        rc = STORE_EIO;
+        copy_diag(diag, diag_size, "cannot set the projector's cache size");
+        goto fail_free;
+    }
     rc = checkpoint_get(p->s, &p->checkpoint);
     if (rc != 0)
         goto fail_free;
