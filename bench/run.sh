@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: MIT
 # bench/run.sh [BUILD_DIR]: the benchmark harness (make bench). Starts a private
 # mosquitto on a free loopback port and measures in one run:
-#   (a) the ceiling: bench_ceiling, a count-only Paho subscriber (QoS 1,
-#       persistent session), live and backlog drain;
-#   (b) asyncbridge's durable ingest (`asyncbridge run` on examples/fleet.yaml,
-#       temp db), live and backlog drain;
-#   (c) the validator and router micro-benchmarks, if built.
+#   (a) the ceiling live: bench_ceiling, a count-only Paho subscriber (QoS 1,
+#       persistent session);
+#   (b) asyncbridge's durable ingest live (`asyncbridge run` on
+#       examples/fleet.yaml, temp db);
+#   (c) backlog drains in BENCH_ROUNDS rounds, each: the ceiling (stock Paho,
+#       then trace off), then the bridge; and the medians of the ratios;
+#   (d) the validator and router micro-benchmarks, if built.
 # The load is asyncbridge-sim (QoS 1, as fast as the broker takes it).
 # Prints a table; asserts nothing; exits 0. Environment: BENCH_MSGS (100000),
-# BENCH_DEVICES (8). See bench/README.md.
+# BENCH_DEVICES (8), BENCH_ROUNDS (3). See bench/README.md.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,8 +53,12 @@ memory_limit 0
 max_inflight_messages 0
 log_dest none
 CONF
-"$mosq" -c "$work/mosquitto.conf" & pids+=($!)
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+start_broker() {  # (re)starts the private mosquitto (mpid); no persistence: no sessions survive
+    "$mosq" -c "$work/mosquitto.conf" & mpid=$!
+    pids+=($mpid)
+    for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+}
+start_broker
 
 # json FIELD < line
 jget() { $py -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(d.get('$1',''))" 2>/dev/null; }
@@ -66,6 +72,7 @@ row() { rows+=("$(printf '%-34s %10s %8s %8s %10s  %s' "$@")"); }
 ceiling_live=0
 ceiling_backlog=0
 ceiling_backlog_t=0
+rounds=${BENCH_ROUNDS:-3}
 
 echo "bench: $msgs messages from $devices simulated devices, QoS 1, mosquitto on port $port"
 
@@ -79,21 +86,6 @@ wait $cpid
 line=$(tail -n 1 "$work/ceil-live.out")
 ceiling_live=$(jget rate <<<"$line")
 row "ceiling live (count-only sub)" "${ceiling_live:-?}" "1.00" "$(jget cpu_s <<<"$line")" "$(jget maxrss_kb <<<"$line")" "load: $(jget rate <<<"$simout") msg/s published"
-
-"$ceiling" --broker "$turl" --client-id ceil-backlog --mode subscribe "${topics[@]}" >/dev/null 2>>"$work/ceil.log"
-simout=$(load ceil-backlog)
-line=$("$ceiling" --broker "$turl" --client-id ceil-backlog --mode drain "${topics[@]}" --expect "$msgs" --timeout 300 2>>"$work/ceil.log" | tail -n 1)
-ceiling_backlog=$(jget rate <<<"$line")
-ceiling_backlog_first=$(jget rate_first <<<"$line")
-row "ceiling backlog drain" "${ceiling_backlog:-?}" "1.00" "$(jget cpu_s <<<"$line")" "$(jget maxrss_kb <<<"$line")" "$(jget msgs <<<"$line") msgs queued by the broker"
-# the same with Paho's per-packet trace formatting off, as asyncbridge runs it
-# (a stricter ceiling; the bridge's ratio is also given against it)
-"$ceiling" --broker "$turl" --client-id ceil-backlog-t --mode subscribe --paho-trace error "${topics[@]}" >/dev/null 2>>"$work/ceil.log"
-simout=$(load ceil-backlog-t)
-line=$("$ceiling" --broker "$turl" --client-id ceil-backlog-t --mode drain --paho-trace error "${topics[@]}" --expect "$msgs" --timeout 300 2>>"$work/ceil.log" | tail -n 1)
-ceiling_backlog_t=$(jget rate <<<"$line")
-ceiling_backlog_t_first=$(jget rate_first <<<"$line")
-row "ceiling backlog drain, trace off" "${ceiling_backlog_t:-?}" "1.00" "$(jget cpu_s <<<"$line")" "$(jget maxrss_kb <<<"$line")" "the same subscriber with Paho's trace level 'error'"
 
 # ---- (b) asyncbridge durable ingest -----------------------------------------------
 # Counts data messages (events + dead letters, not the status channel) in the
@@ -158,39 +150,79 @@ if [ -x "$bridge" ] && "$bridge" run --help >/dev/null 2>&1; then
     else
         row "asyncbridge run live" "-" "-" "-" "-" "bridge did not start (see log)"
     fi
-    # backlog: session exists, bridge away while the load is queued, then drain.
-    # The poller starts first (python's start-up is not timed) and stamps the
-    # moment it sees the last message; t0 is taken in the shell (no fork)
-    # right before the bridge is started.
-    if start_bridge "$work/backlog.db" "$work/bridge-backlog.log"; then
-        kill -TERM $bpid; wait $bpid 2>/dev/null
-        load bridge-backlog >/dev/null
-        $py - "$work/backlog.db" "$msgs" 600 <<<"$poller" >"$work/poll.out" 2>/dev/null & ppid=$!
-        pids+=($ppid)
-        sleep 0.5
-        t0=$EPOCHREALTIME
-        if start_bridge "$work/backlog.db" "$work/bridge-backlog.log" 0 && wait $ppid; then
-            t1=$(cut -d' ' -f2 "$work/poll.out")
-            rate=$($py -c "print('%.0f' % ($msgs / ($t1 - $t0)))")
-            cpu=$($py -c "print('%.2f' % ($(proc_cpu $bpid) / $tick))")
-            row "asyncbridge run backlog drain" "$rate" "$(ratio "$rate" "$ceiling_backlog")" "$cpu" "$(proc_hwm $bpid)" "from process start (spec, store, connect); $(ratio "$rate" "${ceiling_backlog_t:-0}") of the trace-off ceiling"
-            # first message received (events.received_at) to the last commit
-            # seen, against the ceiling's first to last message
-            first=$($py -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select min(received_at) from events where channel != 'status'\").fetchone()[0] / 1000.0)" "$work/backlog.db" 2>/dev/null)
-            rate=$($py -c "print('%.0f' % ($msgs / ($t1 - ${first:-0})))" 2>/dev/null)
-            row "  first message to last commit" "${rate:-?}" "$(ratio "$rate" "${ceiling_backlog_first:-0}")" "-" "-" "ceilings' first to last message: ${ceiling_backlog_first:-?} (stock), ${ceiling_backlog_t_first:-?} (trace off: $(ratio "$rate" "${ceiling_backlog_t_first:-0}"))"
-        else
-            row "asyncbridge run backlog drain" "-" "-" "-" "-" "stored $(stored "$work/backlog.db") of $msgs"
-        fi
-        kill -TERM $bpid 2>/dev/null; wait $bpid 2>/dev/null
-    else
-        row "asyncbridge run backlog drain" "-" "-" "-" "-" "bridge did not start"
-    fi
+    bridge_ok=1
 else
+    bridge_ok=0
     row "asyncbridge run" "-" "-" "-" "-" "skipped: 'asyncbridge run' is not built yet"
 fi
 
-# ---- (c) micro-benchmarks ---------------------------------------------------------
+# ---- (c) backlog drains, in rounds ----------------------------------------------
+# Each round drains the same backlog with the count-only subscriber (stock
+# Paho, then trace off) and then with the bridge, so a slow or fast phase of
+# the machine hits both sides of a ratio; the summary gives the medians.
+ceiling_drain() {  # client-id [t]: queues the load for a new session, prints the drain's JSON line
+    local extra=()
+    [ "${2:-}" = t ] && extra=(--paho-trace error)
+    "$ceiling" --broker "$turl" --client-id "$1" --mode subscribe "${extra[@]}" "${topics[@]}" >/dev/null 2>>"$work/ceil.log"
+    load "$1" >/dev/null
+    "$ceiling" --broker "$turl" --client-id "$1" --mode drain "${extra[@]}" "${topics[@]}" --expect "$msgs" --timeout 300 2>>"$work/ceil.log" | tail -n 1
+}
+med() { $py -c "import sys, statistics; v=[float(x) for x in sys.argv[1:] if x not in ('', '?', '-')]; print(('%.2f' % statistics.median(v)) if v else '?')" "$@" 2>/dev/null || echo '?'; }
+r_stock=(); r_trace=(); r_first=(); r_rate=()
+for r in $(seq "$rounds"); do
+    # a fresh broker per round: the offline sessions of earlier drains would
+    # otherwise get a copy of every message queued later
+    kill -TERM $mpid 2>/dev/null; wait $mpid 2>/dev/null
+    start_broker
+    line=$(ceiling_drain "ceil-backlog-$r")
+    ceiling_backlog=$(jget rate <<<"$line")
+    ceiling_backlog_first=$(jget rate_first <<<"$line")
+    row "ceiling backlog drain #$r" "${ceiling_backlog:-?}" "1.00" "$(jget cpu_s <<<"$line")" "$(jget maxrss_kb <<<"$line")" "$(jget msgs <<<"$line") msgs queued by the broker"
+    # the same with Paho's per-packet trace formatting off, as asyncbridge runs it
+    line=$(ceiling_drain "ceil-backlog-t-$r" t)
+    ceiling_backlog_t=$(jget rate <<<"$line")
+    ceiling_backlog_t_first=$(jget rate_first <<<"$line")
+    row "ceiling backlog drain, trace off #$r" "${ceiling_backlog_t:-?}" "1.00" "$(jget cpu_s <<<"$line")" "$(jget maxrss_kb <<<"$line")" "the same subscriber with Paho's trace level 'error'"
+    [ "$bridge_ok" = 1 ] || continue
+    # the bridge: session exists, bridge away while the load is queued, then
+    # drain. The poller starts first (python's start-up is not timed) and
+    # stamps the moment it sees the last message; t0 is taken in the shell
+    # (no fork) right before the bridge is started.
+    db=$work/backlog-$r.db
+    if start_bridge "$db" "$work/bridge-backlog.log"; then
+        kill -TERM $bpid; wait $bpid 2>/dev/null
+        load "bridge-backlog-$r" >/dev/null
+        $py - "$db" "$msgs" 600 <<<"$poller" >"$work/poll.out" 2>/dev/null & ppid=$!
+        pids+=($ppid)
+        sleep 0.5
+        t0=$EPOCHREALTIME
+        if start_bridge "$db" "$work/bridge-backlog.log" 0 && wait $ppid; then
+            t1=$(cut -d' ' -f2 "$work/poll.out")
+            rate=$($py -c "print('%.0f' % ($msgs / ($t1 - $t0)))")
+            cpu=$($py -c "print('%.2f' % ($(proc_cpu $bpid) / $tick))")
+            rs=$(ratio "$rate" "$ceiling_backlog"); rt=$(ratio "$rate" "${ceiling_backlog_t:-0}")
+            r_rate+=("$rate"); r_stock+=("$rs"); r_trace+=("$rt")
+            row "asyncbridge run backlog drain #$r" "$rate" "$rs" "$cpu" "$(proc_hwm $bpid)" "from process start (spec, store, connect); $rt of the trace-off ceiling"
+            # first message received (events.received_at) to the last commit
+            # seen, against the ceiling's first to last message
+            first=$($py -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select min(received_at) from events where channel != 'status'\").fetchone()[0] / 1000.0)" "$db" 2>/dev/null)
+            rate=$($py -c "print('%.0f' % ($msgs / ($t1 - ${first:-0})))" 2>/dev/null)
+            rf=$(ratio "$rate" "${ceiling_backlog_first:-0}")
+            r_first+=("$rf")
+            row "  first message to last commit #$r" "${rate:-?}" "$rf" "-" "-" "ceilings' first to last message: ${ceiling_backlog_first:-?} (stock), ${ceiling_backlog_t_first:-?} (trace off: $(ratio "$rate" "${ceiling_backlog_t_first:-0}"))"
+        else
+            kill $ppid 2>/dev/null
+            row "asyncbridge run backlog drain #$r" "-" "-" "-" "-" "stored $(stored "$db") of $msgs"
+        fi
+        kill -TERM $bpid 2>/dev/null; wait $bpid 2>/dev/null
+    else
+        row "asyncbridge run backlog drain #$r" "-" "-" "-" "-" "bridge did not start"
+    fi
+done
+if [ "${#r_rate[@]}" -gt 0 ]; then
+    row "asyncbridge backlog drain, median" "$(med "${r_rate[@]}" | cut -d. -f1)" "$(med "${r_stock[@]}")" "-" "-" "median of ${#r_rate[@]} rounds' ratios: stock $(printf '%s ' "${r_stock[@]}")| trace off $(med "${r_trace[@]}") | from the first message $(med "${r_first[@]}")"
+fi
+# ---- (d) micro-benchmarks ---------------------------------------------------------
 micro=""
 for b in bench_validator bench_router; do
     if [ -x "$build/bench/$b" ]; then
