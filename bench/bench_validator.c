@@ -43,7 +43,9 @@ static double clock_s(clockid_t id)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-enum mode { JSON_FAST, JSON_RESULT, JSON_TREE, TREE_ONLY, CJSON_PARSE };
+enum mode { JSON_FAST, JSON_RESULT, JSON_TREE, TREE_ONLY, CJSON_PARSE, JSON_TREE_BUF };
+
+static asyncapi_json_buf *tree_buf; /* JSON_TREE_BUF: the writer's way (bridge/src/ingest.c) */
 
 static int run_once(const asyncapi_schema *s, enum mode m, size_t len, const cJSON *tree)
 {
@@ -65,6 +67,12 @@ static int run_once(const asyncapi_schema *s, enum mode m, size_t len, const cJS
     case TREE_ONLY:
         rc = asyncapi_schema_validate(s, tree, NULL);
         break;
+    case JSON_TREE_BUF: {
+        const cJSON *in = NULL;
+
+        rc = asyncapi_schema_validate_json_in(s, tree_buf, payload, len, NULL, &in);
+        break;
+    }
     case CJSON_PARSE:
         out = cJSON_ParseWithLength(payload, len);
         rc = out ? asyncapi_schema_validate(s, out, NULL) : -1;
@@ -124,6 +132,12 @@ int main(int argc, char **argv)
         bench(s, TREE_ONLY, "validate on a parsed cJSON tree (no parse)", secs, tree);
     if (only < 0 || only == 4)
         bench(s, CJSON_PARSE, "cJSON_Parse + validate (for comparison)", secs, tree);
+    if (only < 0 || only == 5) {
+        tree_buf = asyncapi_json_buf_new();
+        if (tree_buf)
+            bench(s, JSON_TREE_BUF, "validate_json_in, tree out (reused buffer)", secs, tree);
+        asyncapi_json_buf_free(tree_buf);
+    }
     asyncapi_schema_free(s);
     cJSON_Delete(sj);
     cJSON_Delete(tree);
