@@ -1019,25 +1019,25 @@ int asyncapi_schema_validate(const asyncapi_schema *schema, const cJSON *instanc
     return rc < 0 ? rc : (rc ? 1 : 0);
 }
 
-int asyncapi_schema_validate_json_in(const asyncapi_schema *schema, asyncapi_json_buf *b,
-                                     const char *buf, size_t len,
-                                     asyncapi_schema_result *result, const cJSON **out)
+/*
+ * The common part of the validate_json entry points: parses buf into arena
+ * (NULL: heap nodes) and validates; parse errors go to result. *root is
+ * the tree (NULL if the text did not parse). Returns as validate_json.
+ */
+static int validate_text(const asyncapi_schema *schema, const char *buf, size_t len,
+                         asyncapi_json_arena *arena, asyncapi_schema_result *result,
+                         cJSON **root)
 {
     const char *msg = NULL;
     size_t off = 0;
-    cJSON *root = NULL;
     int rc;
 
-    if (out)
-        *out = NULL;
+    *root = NULL;
     if (result) {
         result->n_errors = 0;
         result->total = 0;
     }
-    if (!schema || !b || (!buf && len))
-        return ASYNCAPI_EINVAL;
-    rc = asyncapi_json__parse(buf ? buf : "", len, asyncapi_json__buf_reset(b), SC_MAX_DEPTH,
-                              &root, &off, &msg);
+    rc = asyncapi_json__parse(buf ? buf : "", len, arena, SC_MAX_DEPTH, root, &off, &msg);
     if (rc) {
         if (rc == ASYNCAPI_ENOMEM)
             add_plain_error(result, "parse", "out of memory");
@@ -1045,8 +1045,25 @@ int asyncapi_schema_validate_json_in(const asyncapi_schema *schema, asyncapi_jso
             add_plain_error(result, "parse", "byte %zu: %s", off, msg ? msg : "parse error");
         return rc;
     }
-    rc = asyncapi_schema_validate(schema, root, result);
-    if (out && rc >= 0)
+    return asyncapi_schema_validate(schema, *root, result);
+}
+
+int asyncapi_schema_validate_json_in(const asyncapi_schema *schema, asyncapi_json_buf *b,
+                                     const char *buf, size_t len,
+                                     asyncapi_schema_result *result, const cJSON **out)
+{
+    cJSON *root;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!schema || !b || (!buf && len)) {
+        if (result)
+            result->n_errors = result->total = 0;
+        return ASYNCAPI_EINVAL;
+    }
+    rc = validate_text(schema, buf, len, asyncapi_json__buf_reset(b), result, &root);
+    if (out && (rc == 0 || rc == 1))
         *out = root;
     return rc;
 }
@@ -1060,40 +1077,26 @@ int asyncapi_schema_validate_json(const asyncapi_schema *schema, const char *buf
         char bytes[8192];
     } block;
     asyncapi_json_arena arena;
-    const char *msg = NULL;
-    size_t off = 0;
-    cJSON *root = NULL;
+    cJSON *root;
     int rc;
 
     if (out)
         *out = NULL;
-    if (result) {
-        result->n_errors = 0;
-        result->total = 0;
-    }
-    if (!schema || (!buf && len))
+    if (!schema || (!buf && len)) {
+        if (result)
+            result->n_errors = result->total = 0;
         return ASYNCAPI_EINVAL;
-    if (out) {
-        rc = asyncapi_json__parse(buf ? buf : "", len, NULL, SC_MAX_DEPTH, &root, &off, &msg);
-    } else {
-        asyncapi_json__arena_init(&arena, block.bytes, sizeof(block.bytes));
-        rc = asyncapi_json__parse(buf ? buf : "", len, &arena, SC_MAX_DEPTH, &root, &off, &msg);
     }
-    if (rc) {
-        if (rc == ASYNCAPI_ENOMEM)
-            add_plain_error(result, "parse", "out of memory");
+    if (out) {
+        rc = validate_text(schema, buf, len, NULL, result, &root);
+        if (rc == 0 || rc == 1)
+            *out = root;
         else
-            add_plain_error(result, "parse", "byte %zu: %s", off, msg ? msg : "parse error");
-        if (!out)
-            asyncapi_json__arena_release(&arena);
+            cJSON_Delete(root); /* out-parameters are written only on 0 or 1 */
         return rc;
     }
-    rc = asyncapi_schema_validate(schema, root, result);
-    if (!out)
-        asyncapi_json__arena_release(&arena);
-    else if (rc < 0)
-        cJSON_Delete(root); /* ELIMIT/ENOMEM: out-parameters are written only on 0 or 1 */
-    else
-        *out = root;
+    asyncapi_json__arena_init(&arena, block.bytes, sizeof(block.bytes));
+    rc = validate_text(schema, buf, len, &arena, result, &root);
+    asyncapi_json__arena_release(&arena);
     return rc;
 }
