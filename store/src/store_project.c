@@ -340,10 +340,9 @@ static int fold_event(store *s, agg_map *m, const fold_opts *fo, sqlite3_stmt *s
      * asyncapi_json_parse_in, not cJSON_Parse*: those write cJSON's global
      * error pointer, racing with other threads that parse; and the tree
      * lives in the handle's reusable buffer (no malloc/free per node). A
-     * payload that does not
-     * parse (or nests deeper than cJSON's old 1000 levels) folds without
-     * fields, as before; out of memory is an error (the batch is retried),
-     * never silently fewer rollups.
+     * payload that does not parse (or nests deeper than cJSON's old 1000
+     * levels) folds without fields, as before; out of memory is an error
+     * (the batch is retried), never silently fewer rollups.
      */
     if (!s->fold_buf && !(s->fold_buf = asyncapi_json_buf_new()))
         return store__error(s, STORE_ENOMEM, "out of memory parsing event %lld", (long long)seq);
@@ -697,15 +696,20 @@ struct store_projector {
     uint64_t errors;          /* failed fold attempts */
 };
 
-static void deadline_after(struct timespec *ts, int ms)
+static void ts_add_ms(struct timespec *ts, int ms)
 {
-    clock_gettime(CLOCK_MONOTONIC, ts);
     ts->tv_sec += ms / 1000;
     ts->tv_nsec += (long)(ms % 1000) * 1000000L;
     if (ts->tv_nsec >= 1000000000L) {
         ts->tv_sec++;
         ts->tv_nsec -= 1000000000L;
     }
+}
+
+static void deadline_after(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts_add_ms(ts, ms);
 }
 
 static int ts_before(const struct timespec *a, const struct timespec *b)
@@ -723,12 +727,7 @@ static void wait_deferral(store_projector *p)
         struct timespec now, cap = p->round_began;
         const struct timespec *until;
 
-        cap.tv_sec += p->defer_max_ms / 1000;
-        cap.tv_nsec += (long)(p->defer_max_ms % 1000) * 1000000L;
-        if (cap.tv_nsec >= 1000000000L) {
-            cap.tv_sec++;
-            cap.tv_nsec -= 1000000000L;
-        }
+        ts_add_ms(&cap, p->defer_max_ms);
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (p->stopping || !ts_before(&now, &p->defer_until) || !ts_before(&now, &cap))
             return;
