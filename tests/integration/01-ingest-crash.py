@@ -13,8 +13,8 @@ import struct
 import threading
 import time
 
-from harness import (FIXTURES, Bridge, Mosquitto, Publisher, TempDir, check, check_eq,
-                     db_query, main, test, wait_for)
+from harness import (FIXTURES, Publisher, Rig, check, check_eq, db_query, main, test,
+                     wait_for)
 
 SPEC = os.path.join(FIXTURES, "ingest", "spec.yaml")
 DEVICES = 10
@@ -29,13 +29,10 @@ def message(i):
 
 def crash_run(total, mode, kills, seed, pace):
     rnd = random.Random(seed)
-    tmp = TempDir()
-    broker = Mosquitto(tmp.path).start()
-    bridge = Bridge(tmp.path, SPEC, broker.port, extra_args=["--ingest-mode", mode])
-    pub = None
-    try:
+    with Rig(SPEC, extra_args=["--ingest-mode", mode]) as rig:
+        broker, bridge = rig.broker, rig.bridge
         bridge.start()
-        pub = Publisher(broker.port, inflight=500)
+        pub = rig.pub = Publisher(broker.port, inflight=500)
         infos = []
         finished = threading.Event()
 
@@ -105,12 +102,6 @@ def crash_run(total, mode, kills, seed, pace):
         print(f"  {mode}: {bridge.starts} starts, "
               f"{log.count('replayed ')} journal replays")
         return log
-    finally:
-        if pub:
-            pub.close()
-        bridge.kill9()
-        broker.stop()
-        tmp.cleanup()
 
 
 @test
@@ -151,10 +142,8 @@ def journal_replay_reused_segment():
     """A reused segment file holds records of its earlier use after the new
     ones: replay stops at the first record of another segment number,
     without calling it torn; leftover spare files are removed."""
-    tmp = TempDir()
-    broker = Mosquitto(tmp.path).start()
-    bridge = Bridge(tmp.path, SPEC, broker.port)
-    try:
+    with Rig(SPEC) as rig:
+        bridge = rig.bridge
         jdir = bridge.db + ".journal"
         os.makedirs(jdir)
         at = 1795000000000
@@ -179,24 +168,17 @@ def journal_replay_reused_segment():
         check_eq(sorted(f for f in os.listdir(jdir) if f.startswith("spare-")), [],
                  "leftover spare removed")
         bridge.stop()
-    finally:
-        bridge.kill9()
-        broker.stop()
-        tmp.cleanup()
 
 
 @test
 def journal_segments_reused():
     """Committed segments are renamed to spares and reused (no new file per
     2048 messages); a clean stop leaves no journal file."""
-    tmp = TempDir()
-    broker = Mosquitto(tmp.path).start()
-    bridge = Bridge(tmp.path, SPEC, broker.port)
-    pub = None
-    try:
+    with Rig(SPEC) as rig:
+        broker, bridge = rig.broker, rig.bridge
         bridge.start()
         jdir = bridge.db + ".journal"
-        pub = Publisher(broker.port, inflight=500)
+        pub = rig.pub = Publisher(broker.port, inflight=500)
         seen = set()
         total = 5 * 2048 + 100  # six segments
         infos = []
@@ -220,12 +202,6 @@ def journal_segments_reused():
                  "dead letters")
         bridge.stop()
         check_eq([f for f in os.listdir(jdir) if f.endswith(".jnl")], [], "clean stop: no files")
-    finally:
-        if pub:
-            pub.close()
-        bridge.kill9()
-        broker.stop()
-        tmp.cleanup()
 
 
 @test
@@ -233,10 +209,8 @@ def journal_replay_torn_tail():
     """Leftover segments are replayed at start, in order, before MQTT; a
     torn record ends its segment; a committed-then-replayed message is a
     duplicate, not a second event."""
-    tmp = TempDir()
-    broker = Mosquitto(tmp.path).start()
-    bridge = Bridge(tmp.path, SPEC, broker.port)
-    try:
+    with Rig(SPEC) as rig:
+        bridge = rig.bridge
         jdir = bridge.db + ".journal"
         os.makedirs(jdir)
         at = 1795000000000
@@ -264,10 +238,6 @@ def journal_replay_torn_tail():
                  [], "replayed segments removed")
         bridge.stop()
         check("1 duplicates" in bridge.log_since(0), "second copy counted as duplicate")
-    finally:
-        bridge.kill9()
-        broker.stop()
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

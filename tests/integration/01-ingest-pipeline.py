@@ -9,8 +9,8 @@ import json
 import os
 import signal
 
-from harness import (FIXTURES, Bridge, Mosquitto, Publisher, TempDir, check, check_eq,
-                     count_rows, db_query, main, run_cli, test, wait_for)
+from harness import (Bridge, FIXTURES, Publisher, Rig, TempDir, check, check_eq, count_rows,
+                     db_query, main, run_cli, test, wait_for)
 
 SPEC = os.path.join(FIXTURES, "ingest", "spec.yaml")
 
@@ -80,17 +80,15 @@ def cli_errors():
 
 @test
 def pipeline():
-    tmp = TempDir()
-    broker = Mosquitto(tmp.path).start()
-    # the config file sets max_payload and the broker; the flag must win for the broker
-    conf = tmp.join("bridge.yaml")
-    with open(conf, "w") as f:
-        f.write(f"max_payload: 1k\nbroker: mqtt://127.0.0.1:1\nlog_level: debug\n")
-    bridge = Bridge(tmp.path, SPEC, broker.port, extra_args=["--config", conf])
-    pub = None
-    try:
+    with Rig(None) as rig:
+        tmp, broker = rig.tmp, rig.broker
+        # the config file sets max_payload and the broker; the flag must win for the broker
+        conf = tmp.join("bridge.yaml")
+        with open(conf, "w") as f:
+            f.write("max_payload: 1k\nbroker: mqtt://127.0.0.1:1\nlog_level: debug\n")
+        bridge = rig.bridge = Bridge(tmp.path, SPEC, broker.port, extra_args=["--config", conf])
         bridge.start()
-        pub = Publisher(broker.port)
+        pub = rig.pub = Publisher(broker.port)
         P = pub.publish
         P("fleet/d1/telemetry", {"seq": 1, "temperature": 21.5, "humidity": 40})
         P("fleet/d1/telemetry", {"seq": 2, "temperature": 22.0})
@@ -187,26 +185,16 @@ def pipeline():
         # journal segments are removed on a clean stop
         jdir = bridge.db + ".journal"
         check_eq([f for f in os.listdir(jdir) if f.endswith(".jnl")], [], "journal emptied")
-    finally:
-        if pub:
-            pub.close()
-        bridge.kill9()
-        broker.stop()
-        tmp.cleanup()
 
 
 @test
 def unknown_topic_drop_sync_mode_shared_sub_sigint():
-    tmp = TempDir()
-    broker = Mosquitto(tmp.path).start()
-    bridge = Bridge(tmp.path, SPEC, broker.port,
-                    extra_args=["--unknown-topic", "drop", "--ingest-mode", "sync",
-                                "--mqtt-version", "3.1.1", "--share-group", "grp"])
-    pub = None
-    try:
+    with Rig(SPEC, extra_args=["--unknown-topic", "drop", "--ingest-mode", "sync",
+                               "--mqtt-version", "3.1.1", "--share-group", "grp"]) as rig:
+        broker, bridge = rig.broker, rig.bridge
         bridge.start()
         check("MQTT 3.1.1" in bridge.log_since(0), "connected with 3.1.1 when asked")
-        pub = Publisher(broker.port)
+        pub = rig.pub = Publisher(broker.port)
         pub.publish("fleet//status", {"x": 1})
         pub.publish("fleet/d1/telemetry", {"seq": 5, "temperature": 1})
         pub.publish("fleet/d1/telemetry", {"seq": 6, "temperature": 1000})
@@ -218,12 +206,6 @@ def unknown_topic_drop_sync_mode_shared_sub_sigint():
         log = bridge.log_since(0)
         check("SIGINT received" in log, "SIGINT stops the bridge cleanly")
         check("1 dropped" in log, f"dropped counted:\n{bridge.log_tail()}")
-    finally:
-        if pub:
-            pub.close()
-        bridge.kill9()
-        broker.stop()
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ command's errors."""
 import json
 import os
 
-from harness import (FIXTURES, Bridge, Mosquitto, Publisher, TempDir, check, check_eq,
-                     count_rows, db_query, db_scalar, main, run_cli, test, wait_for)
+from harness import (FIXTURES, Publisher, Rig, TempDir, check, check_eq, count_rows,
+                     db_query, db_scalar, main, run_cli, test, wait_for)
 
 SPEC = os.path.join(FIXTURES, "ingest", "spec.yaml")
 TABLES = {
@@ -24,13 +24,10 @@ def snapshot(db):
 
 @test
 def rebuild_equals_incremental():
-    tmp = TempDir()
-    broker = Mosquitto(tmp.path).start()
-    bridge = Bridge(tmp.path, SPEC, broker.port)
-    pub = None
-    try:
+    with Rig(SPEC) as rig:
+        broker, bridge = rig.broker, rig.bridge
         bridge.start()
-        pub = Publisher(broker.port)
+        pub = rig.pub = Publisher(broker.port)
         msgs = []
         for i in range(600):
             dev = f"r{i % 6}"
@@ -61,12 +58,6 @@ def rebuild_equals_incremental():
             check_eq(after[name], before[name], f"table {name} after rebuild")
         # the log itself is untouched
         check_eq(count_rows(bridge.db, "events"), n_events, "events after rebuild")
-    finally:
-        if pub:
-            pub.close()
-        bridge.kill9()
-        broker.stop()
-        tmp.cleanup()
 
 
 @test

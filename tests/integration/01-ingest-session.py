@@ -8,22 +8,19 @@ import os
 import threading
 import time
 
-from harness import (FIXTURES, Bridge, Mosquitto, Publisher, TempDir, check, check_eq,
-                     count_rows, db_query, db_scalar, main, test, wait_for)
+from harness import (Bridge, FIXTURES, Publisher, Rig, check, check_eq, count_rows,
+                     db_query, db_scalar, main, test, wait_for)
 
 SPEC = os.path.join(FIXTURES, "ingest", "spec.yaml")
 
 
 @test
 def persistent_session_1000_while_down():
-    tmp = TempDir()
-    broker = Mosquitto(tmp.path).start()
-    bridge = Bridge(tmp.path, SPEC, broker.port)
-    pub = None
-    try:
+    with Rig(SPEC) as rig:
+        broker, bridge = rig.broker, rig.bridge
         bridge.start()      # creates the session and its subscriptions
         bridge.stop()
-        pub = Publisher(broker.port)
+        pub = rig.pub = Publisher(broker.port)
         n = pub.publish_many((f"fleet/dev{i % 7}/telemetry",
                               json.dumps({"seq": i, "temperature": 20 + i % 10}))
                              for i in range(1000))
@@ -37,25 +34,16 @@ def persistent_session_1000_while_down():
                                    "correlation_id) FROM events")
         check_eq(rows[0], (1000, 1000), "every message stored exactly once")
         bridge.stop()
-    finally:
-        if pub:
-            pub.close()
-        bridge.kill9()
-        broker.stop()
-        tmp.cleanup()
 
 
 @test
 def broker_restart_mid_stream():
-    tmp = TempDir()
-    broker = Mosquitto(tmp.path).start()
-    bridge = Bridge(tmp.path, SPEC, broker.port)
-    pub = None
     total = 4000
-    try:
+    with Rig(SPEC) as rig:
+        broker, bridge = rig.broker, rig.bridge
         bridge.start()
         # a persistent publisher session, so its in-flight messages are resent
-        pub = Publisher(broker.port, client_id="restart-publisher", inflight=50, clean=False)
+        pub = rig.pub = Publisher(broker.port, client_id="restart-publisher", inflight=50, clean=False)
         acked = []
         done = threading.Event()
 
@@ -98,12 +86,6 @@ def broker_restart_mid_stream():
         check(log.count("lost") == 1, f"loss logged once:\n{bridge.log_tail()}")
         check_eq(db_scalar(bridge.db, "SELECT count(*) FROM dead_letters"), 0, "no dead letters")
         bridge.stop()
-    finally:
-        if pub:
-            pub.close()
-        bridge.kill9()
-        broker.stop()
-        tmp.cleanup()
 
 
 @test
@@ -111,21 +93,20 @@ def broker_down_at_start_backoff_and_spec_broker():
     """Bridge started before the broker: retries quietly with backoff, logs
     the failure once, connects when the broker appears. The broker comes
     from the spec's server (host with a {port} variable), not a flag."""
-    tmp = TempDir()
-    broker = Mosquitto(tmp.path)     # configured, not started yet
-    spec = tmp.join("spec.yaml")
-    with open(SPEC) as f:
-        text = f.read()
-    text = text.replace("    host: 127.0.0.1:1883\n",
-                        "    host: 127.0.0.1:{port}\n    variables:\n      port:\n"
-                        f"        default: '{broker.port}'\n")
-    with open(spec, "w") as f:
-        f.write(text)
-    bridge = Bridge(tmp.path, spec, broker.port)
-    bridge.args = lambda: [harness_bin(), "run", "--spec", spec, "--db", bridge.db,
-                           "--reconnect-min", "1", "--reconnect-max", "2", "--http", "127.0.0.1:0"]
-    pub = None
-    try:
+    with Rig(None, start_broker=False) as rig:  # the broker is configured, not started yet
+        tmp, broker = rig.tmp, rig.broker
+        spec = tmp.join("spec.yaml")
+        with open(SPEC) as f:
+            text = f.read()
+        text = text.replace("    host: 127.0.0.1:1883\n",
+                            "    host: 127.0.0.1:{port}\n    variables:\n      port:\n"
+                            f"        default: '{broker.port}'\n")
+        with open(spec, "w") as f:
+            f.write(text)
+        bridge = rig.bridge = Bridge(tmp.path, spec, broker.port)
+        bridge.args = lambda: [harness_bin(), "run", "--spec", spec, "--db", bridge.db,
+                               "--reconnect-min", "1", "--reconnect-max", "2",
+                               "--http", "127.0.0.1:0"]
         bridge.start(wait_subscribed=False)
         time.sleep(4)
         check(bridge.alive(), "bridge keeps running without a broker")
@@ -134,27 +115,18 @@ def broker_down_at_start_backoff_and_spec_broker():
         broker.start()
         wait_for(lambda: "subscribed to" in bridge.log_since(0), 30, what="connected later")
         check(f"tcp://127.0.0.1:{broker.port}" in bridge.log_since(0), "broker from the spec")
-        pub = Publisher(broker.port)
+        pub = rig.pub = Publisher(broker.port)
         pub.publish("fleet/late/telemetry", {"seq": 1, "temperature": 5})
         wait_for(lambda: count_rows(bridge.db, "events") == 1, 30, what="event stored")
         bridge.stop()
-    finally:
-        if pub:
-            pub.close()
-        bridge.kill9()
-        broker.stop()
-        tmp.cleanup()
 
 
 @test
 def retained_status_not_replayed_on_restart():
-    tmp = TempDir()
-    broker = Mosquitto(tmp.path).start()
-    bridge = Bridge(tmp.path, SPEC, broker.port)
-    pub = None
-    try:
+    with Rig(SPEC) as rig:
+        broker, bridge = rig.broker, rig.bridge
         bridge.start()
-        pub = Publisher(broker.port)
+        pub = rig.pub = Publisher(broker.port)
         pub.client.publish("fleet/r1/status", json.dumps({"status": "online"}), qos=1,
                            retain=True).wait_for_publish(10)
         wait_for(lambda: count_rows(bridge.db, "events") == 1, 30, what="status stored")
@@ -167,12 +139,6 @@ def retained_status_not_replayed_on_restart():
         check("session resumed" in log, "session resumed")
         check("ingest: 0 received" in log, f"retained message not sent again:\n{log}")
         check_eq(count_rows(bridge.db, "events"), 1, "still one event")
-    finally:
-        if pub:
-            pub.close()
-        bridge.kill9()
-        broker.stop()
-        tmp.cleanup()
 
 
 def harness_bin():

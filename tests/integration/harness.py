@@ -237,6 +237,40 @@ class Bridge:
         return "\n".join(text.splitlines()[-n:])
 
 
+class Rig:
+    """One test's temp dir, private mosquitto (started unless told not to)
+    and bridge (not started; none if spec is None: the test makes it).
+    `with Rig(SPEC) as rig:` tears down whatever happened: closes rig.pub if
+    set, kill -9s the bridge, stops the broker, removes the dir."""
+
+    def __init__(self, spec, extra_args=(), start_broker=True):
+        self.tmp = TempDir()
+        self.broker = Mosquitto(self.tmp.path)
+        self.bridge = None
+        self.pub = None
+        try:
+            if start_broker:
+                self.broker.start()
+            if spec is not None:
+                self.bridge = Bridge(self.tmp.path, spec, self.broker.port,
+                                     extra_args=extra_args)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pub:
+            self.pub.close()
+        if self.bridge:
+            self.bridge.kill9()
+        self.broker.stop()
+        self.tmp.cleanup()
+        return False
+
+
 def run_cli(*args, timeout=60):
     """Runs asyncbridge with args; returns (exit code, stdout, stderr)."""
     p = subprocess.run([BIN] + list(args), capture_output=True, text=True, timeout=timeout)
