@@ -50,10 +50,13 @@ while True:
 PY
 t1=$(date +%s.%N)
 tick=$(getconf CLK_TCK)
+# CPU right at the end of the drain (before any work the bridge does after it)
+bcpu=$(awk -v t=$tick '{printf "%.2f", ($14+$15)/t}' /proc/$bpid/stat)
+threads=$(for t in /proc/$bpid/task/*; do awk -v t=$tick '{printf "  %-16s %.2f\n", $2, ($14+$15)/t}' $t/stat 2>/dev/null; done | sort -k2 -nr | head -8)
 hport=http://127.0.0.1:$(grep -o "(port [0-9]*" $work/b.log | tail -1 | grep -o "[0-9]*")
 curl -s $hport/metrics | grep -E '^asyncbridge_(commits_total|commit_latency_seconds_sum) ' | tr '\n' ' '; echo
-echo "rate $($py -c "print('%.0f' % ($msgs/($t1-$t0)))") msg/s; bridge cpu $(awk -v t=$tick '{printf "%.2f", ($14+$15)/t}' /proc/$bpid/stat) s; mosquitto drain cpu $(awk -v t=$tick -v m0=$m0 '{printf "%.2f", ($14+$15-m0)/t}' /proc/$mpid/stat)"
-for t in /proc/$bpid/task/*; do awk -v t=$tick '{printf "  %-16s %.2f\n", $2, ($14+$15)/t}' $t/stat 2>/dev/null; done | sort -k2 -nr | head -8
+echo "rate $($py -c "print('%.0f' % ($msgs/($t1-$t0)))") msg/s; bridge cpu $bcpu s; mosquitto drain cpu $(awk -v t=$tick -v m0=$m0 '{printf "%.2f", ($14+$15-m0)/t}' /proc/$mpid/stat)"
+echo "$threads"
 kill -INT $bpid; wait $bpid 2>/dev/null; sleep 0.5
 kill $mpid; wait $mpid 2>/dev/null
 [ "${2:-}" = keep ] && echo "work folder: $work" || rm -rf $work

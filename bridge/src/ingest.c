@@ -61,6 +61,10 @@
 #define LINGER_MIN_GAIN 64                /* ... if the arrival rate would bring this many */
 #define LINGER_WINDOW_US 10000            /* the rate is measured over this long at least */
 #define PROJECTOR_DEFER_MS 250            /* while lingering, renewed every LINGER_WINDOW_US */
+#define CORR_MOVE_MIN 256                 /* idle on a light stream: correlation ids move to
+                                             the store's table once this many are pending ... */
+#define CORR_MOVE_MAX 1024                /* ... at most this many per transaction (~3 ms) */
+#define CORR_QUIET_US 20000               /* after a burst: only once no message came this long */
 
 enum outcome {
     OUT_NONE = 0,
@@ -145,6 +149,7 @@ struct bridge_ingest {
     int64_t last_notify_us;     /* committing thread: last projector wake-up (monotonic) */
     int writer_waiting;         /* mu: 1 while the writer waits and nobody has signalled it yet */
     int writer_lingering;       /* mu: 1 while the writer lets a batch fill (linger) */
+    int corr_catch_up;          /* writer: moving a burst's correlation ids (move_correlation_ids) */
 
     /* direct live capture (committing thread only), reset for every batch */
     int cap_on;                 /* this batch's events are being kept */
@@ -1213,6 +1218,47 @@ static int worth_lingering(size_t n, int64_t dt_us)
     return (double)n * LINGER_US >= (double)LINGER_MIN_GAIN * (double)dt_us;
 }
 
+/*
+ * The queue is empty (mu held): moves correlation ids the store keeps in
+ * memory into its table (store_corr_flush, the index write appends no
+ * longer do). On a light stream at once, CORR_MOVE_MIN or more at a time.
+ * After a burst (lingering) only once the stream has been quiet for
+ * CORR_QUIET_US, so a backlog drain does this work after the drain, not
+ * during it; then everything pending, CORR_MOVE_MAX per transaction,
+ * between messages. Returns 1 if it released mu (the caller re-checks the
+ * queue), 0 if there was nothing to do.
+ */
+static int move_correlation_ids(bridge_ingest *ing, int *lingering)
+{
+    int n;
+
+    if (*lingering) {
+        struct timespec until;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += CORR_QUIET_US * 1000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        ing->writer_waiting = 1;
+        pthread_cond_timedwait(&ing->cv_items, &ing->mu, &until);
+        ing->writer_waiting = 0;
+        if (ing->head != NULL || ing->stopping)
+            return 1;
+        *lingering = 0;
+        ing->corr_catch_up = 1;
+    }
+    pthread_mutex_unlock(&ing->mu);
+    n = store_corr_flush(ing->opt.writer, ing->corr_catch_up ? 1 : CORR_MOVE_MIN, CORR_MOVE_MAX);
+    if (n < 0)
+        bridge_log_debug("indexing correlation ids failed: %s", store_errmsg(ing->opt.writer));
+    pthread_mutex_lock(&ing->mu);
+    if (n < CORR_MOVE_MAX)
+        ing->corr_catch_up = 0; /* caught up, or failed: the next idle moment retries */
+    return n > 0;
+}
+
 static void *writer_main(void *arg)
 {
     bridge_ingest *ing = arg;
@@ -1234,6 +1280,8 @@ static void *writer_main(void *arg)
             if (lingering)
                 linger(ing);
             while (ing->head == NULL && !ing->stopping) {
+                if (move_correlation_ids(ing, &lingering))
+                    continue;
                 ing->writer_waiting = 1;
                 pthread_cond_wait(&ing->cv_items, &ing->mu);
                 ing->writer_waiting = 0;

@@ -106,6 +106,29 @@ static const char *const migrations[] = {
     "CREATE INDEX events_channel_seq ON events(channel, seq);"
     "CREATE UNIQUE INDEX events_correlation ON events(channel, coalesce(device_id, ''),"
     " correlation_id) WHERE correlation_id IS NOT NULL;",
+    /*
+     * 2 -> 3: correlation ids leave the events table's UNIQUE index for
+     * event_corr, filled up to store_meta 'corr_indexed'; the writer keeps
+     * the correlated events after it in memory (store_corr.c). The CASE is
+     * STORE__CORR_AS_STORED as of version 3.
+     */
+    "CREATE TABLE event_corr("
+    " channel TEXT NOT NULL,"
+    " device TEXT NOT NULL,"
+    " corr NOT NULL," /* no affinity: numbers as INTEGER, the rest as TEXT */
+    " seq INTEGER NOT NULL,"
+    " PRIMARY KEY (channel, device, corr)) WITHOUT ROWID;"
+    "CREATE TABLE store_meta("
+    " name TEXT PRIMARY KEY,"
+    " value INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO event_corr(channel, device, corr, seq) SELECT channel,"
+    " coalesce(device_id, ''), CASE WHEN correlation_id = '0' OR (correlation_id GLOB"
+    " '[1-9]*' AND correlation_id NOT GLOB '*[^0-9]*' AND length(correlation_id) <= 18)"
+    " THEN CAST(correlation_id AS INTEGER) ELSE correlation_id END, seq FROM events"
+    " WHERE correlation_id IS NOT NULL ORDER BY 1, 2, 3;"
+    "INSERT INTO store_meta(name, value) VALUES ('corr_indexed',"
+    " (SELECT coalesce(max(seq), 0) FROM events));"
+    "DROP INDEX events_correlation;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(*migrations))
@@ -115,14 +138,40 @@ static const char *const stmt_sql[STORE__STMT_COUNT] = {
     [STORE__BEGIN_READ] = "BEGIN", /* deferred: a read snapshot, no write lock */
     [STORE__COMMIT] = "COMMIT",
     [STORE__ROLLBACK] = "ROLLBACK",
-    [STORE__EV_FIND_CORR] =
-        "SELECT seq FROM events WHERE channel = ?1 AND coalesce(device_id, '') = ?2"
-        " AND correlation_id = ?3",
-    /* DO NOTHING: a correlation id already stored is found by its UNIQUE index */
+    [STORE__EV_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM events",
+    [STORE__CORR_INDEXED] =
+        "SELECT coalesce((SELECT value FROM store_meta WHERE name = 'corr_indexed'), 0)",
+    [STORE__CORR_TAIL] = "SELECT seq, channel, coalesce(device_id, ''), correlation_id"
+                         " FROM events WHERE seq > ?1 AND correlation_id IS NOT NULL ORDER BY seq",
+    [STORE__CORR_ROW] =
+        "SELECT channel, coalesce(device_id, ''), correlation_id FROM events WHERE seq = ?1",
+    [STORE__CORR_FIND] =
+        "SELECT seq FROM event_corr WHERE channel = ?1 AND device = ?2 AND corr = ?3",
+    /* the largest number (INTEGER sorts before TEXT) */
+    [STORE__CORR_KEY_MAX] = "SELECT corr FROM event_corr WHERE channel = ?1 AND device = ?2"
+                            " AND corr < '' ORDER BY corr DESC LIMIT 1",
+    /* sorted: one pass over the leaves of each (channel, device) range */
+    [STORE__CORR_MOVE] =
+        "INSERT INTO event_corr(channel, device, corr, seq) SELECT channel,"
+        " coalesce(device_id, ''), " STORE__CORR_AS_STORED ", seq FROM events WHERE seq >"
+        " (SELECT coalesce((SELECT value FROM store_meta WHERE name = 'corr_indexed'), 0))"
+        " AND seq <= ?1 AND correlation_id IS NOT NULL ORDER BY 1, 2, 3",
+    /* never backwards: another handle may have moved further */
+    [STORE__CORR_MARK] = "INSERT INTO store_meta(name, value) VALUES ('corr_indexed', ?1)"
+                         " ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
+    /*
+     * A correlated event is not inserted when event_corr has its triple
+     * (?9: the id as event_corr stores it): the lookup costs no statement
+     * of its own. EV_INSERT_NEW when no lookup is needed (store_corr.c).
+     */
     [STORE__EV_INSERT] =
         "INSERT INTO events(channel, message, device_id, topic, params, payload,"
-        " correlation_id, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-        " ON CONFLICT DO NOTHING",
+        " correlation_id, received_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8"
+        " WHERE NOT EXISTS (SELECT 1 FROM event_corr WHERE channel = ?1"
+        " AND device = coalesce(?3, '') AND corr = ?9)",
+    [STORE__EV_INSERT_NEW] =
+        "INSERT INTO events(channel, message, device_id, topic, params, payload,"
+        " correlation_id, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [STORE__EV_DELETE] = "DELETE FROM events WHERE seq = ?1",
     [STORE__DL_INSERT] =
         "INSERT INTO dead_letters(topic, channel, kind, payload, reason, received_at)"
@@ -390,6 +439,8 @@ store *store_open(const char *path, const store_options *opt, int *err, char *di
     s->window = o.dedupe_window ? (int64_t)o.dedupe_window : STORE_DEDUPE_WINDOW_DEFAULT;
     /* loaded lazily by the first append: projector and rebuild handles never need it */
     s->window_stale = 1;
+    s->corr_stale = 1;
+    s->corr_tail_max = STORE__CORR_TAIL_MAX;
     if (o.dedupe_window > (size_t)STORE__WINDOW_MAX) {
         copy_diag(diag, diag_size, "dedupe window too large");
         if (err)
@@ -476,6 +527,7 @@ void store_close(store *s)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
     store__window_free(s);
+    store__corr_free(s);
     asyncapi_json_buf_free(s->fold_buf);
     free(s);
 }

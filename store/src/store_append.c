@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The write path: batches (BEGIN IMMEDIATE ... COMMIT), appending events and
- * dead letters with idempotency (correlation id lookup or the persisted
+ * dead letters with idempotency (correlation ids: event_corr plus the
+ * writer's in-memory tail, store_corr.c; without one: the persisted
  * in-memory hash window mirrored by the dedupe table, store_dedupe.c). A
  * failed append leaves nothing behind without a per-append savepoint (see
  * unit_begin). Guarantees: store/store.h and docs/store.md "Dedupe".
  */
 #include "store_int.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +42,13 @@ static int tx_stmt(store *s, enum store__stmt_id id, const char *what)
 {
     sqlite3_stmt *st = store__stmt(s, id);
     return st ? store__step_done(s, st, what) : STORE_EIO;
+}
+
+/* What memory mirrors of the open transaction must be reloaded after it is undone. */
+static void mark_stale(store *s)
+{
+    s->window_stale = 1;
+    s->corr_stale = 1;
 }
 
 /* Rolls back the open transaction, if SQLite still has one, keeping errmsg. */
@@ -82,7 +91,7 @@ int store_rollback(store *s)
     s->in_batch = 0;
     s->batch_broken = 0;
     tx_abort(s);
-    s->window_stale = 1; /* the batch's hashes are gone: reload at the next append */
+    mark_stale(s); /* the batch's hashes and correlation ids are gone: reload */
     return 0;
 }
 
@@ -109,7 +118,7 @@ int store_commit(store *s)
 fail:
     /* a failed COMMIT may leave the transaction open (e.g. SQLITE_BUSY): drop it */
     tx_abort(s);
-    s->window_stale = 1;
+    mark_stale(s);
     return rc;
 }
 
@@ -143,6 +152,23 @@ static int window_sync(store *s)
 }
 
 /*
+ * The first append of a transaction: syncs the hash window and the
+ * correlation tail, and moves a full tail into event_corr.
+ */
+static int tx_sync(store *s)
+{
+    int rc = window_sync(s);
+
+    if (rc == 0)
+        rc = store__corr_sync(s);
+    if (rc == 0 && store__corr_pending(s) >= s->corr_tail_max)
+        rc = store__corr_move(s, store__corr_pending(s) - s->corr_tail_max +
+                                     (s->corr_tail_max < STORE__CORR_FORCED_MOVE
+                                          ? s->corr_tail_max : STORE__CORR_FORCED_MOVE));
+    return rc;
+}
+
+/*
  * Opens the unit an append runs in: the open batch, else a transaction of
  * its own. No savepoint: every statement of an append either fails before
  * writing (constraint checks of a one-row INSERT run before the row is
@@ -161,13 +187,13 @@ static int unit_begin(store *s)
         if (s->batch_broken || sqlite3_get_autocommit(s->db) != 0) {
             /* never append outside the batch's transaction (it would autocommit) */
             s->batch_broken = 1;
-            s->window_stale = 1;
+            mark_stale(s);
             return store__error(s, STORE_EIO, "batch was rolled back after an earlier error");
         }
         if (s->batch_synced)
             return 0;
         store__ckpt_start(s);
-        rc = window_sync(s);
+        rc = tx_sync(s);
         if (rc == 0)
             s->batch_synced = 1;
         return rc;
@@ -176,7 +202,7 @@ static int unit_begin(store *s)
     rc = tx_stmt(s, STORE__BEGIN, "cannot begin append");
     if (rc != 0)
         return rc;
-    rc = window_sync(s);
+    rc = tx_sync(s);
     if (rc != 0)
         tx_abort(s);
     return rc;
@@ -189,7 +215,7 @@ static int unit_end(store *s, int rc)
         /* I/O, full, nomem, busy errors can make SQLite roll the whole batch back */
         if (rc < 0 && sqlite3_get_autocommit(s->db) != 0) {
             s->batch_broken = 1;
-            s->window_stale = 1;
+            mark_stale(s);
         }
         return rc;
     }
@@ -200,7 +226,7 @@ static int unit_end(store *s, int rc)
         if (rc2 == 0)
             return rc;
         rc = rc2;
-        s->window_stale = 1; /* the hash just remembered was not committed */
+        mark_stale(s); /* the hash or correlation id just remembered was not committed */
     }
     tx_abort(s);
     return rc;
@@ -301,38 +327,14 @@ static int check_str(store *s, const char *v, size_t max, int required, const ch
     return 0;
 }
 
-/* The seq of the stored (channel, device, corr): STORE_DUP, or EIO if absent. */
-static int find_corr(store *s, const char *channel, const char *device, const char *corr,
-                     int64_t *seq)
-{
-    sqlite3_stmt *st = store__stmt(s, STORE__EV_FIND_CORR);
-    int rc;
-
-    if (!st)
-        return STORE_EIO;
-    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, device ? device : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, corr, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *seq = sqlite3_column_int64(st, 0);
-        rc = STORE_DUP;
-    } else if (rc == SQLITE_DONE) {
-        rc = store__error(s, STORE_EIO, "event insert ignored without a stored duplicate");
-    } else {
-        rc = store__fail(s, sqlite3_extended_errcode(s->db), "correlation lookup failed");
-    }
-    sqlite3_reset(st);
-    return rc;
-}
-
 int store_append_event(store *s, const store_event *ev, int64_t *seq)
 {
     const char *device, *corr, *params;
     char *params_buf = NULL;
     size_t plen;
     uint64_t hash = 0;
-    int64_t found = 0, new_seq;
+    int64_t found = 0, new_seq, num = -1;
+    int may = 0; /* event_corr may hold the correlation id: the INSERT checks */
     sqlite3_stmt *st;
     int rc;
 
@@ -373,7 +375,9 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq)
         params = params_buf;
     }
 
-    if (!corr) {
+    if (corr) {
+        hash = store__corr_hash(ev->channel, device, corr);
+    } else {
         const void *parts[2] = {ev->topic, ev->payload};
         size_t lens[2] = {strlen(ev->topic), plen};
         hash = store_hash(parts, lens, 2);
@@ -382,11 +386,24 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq)
     rc = unit_begin(s);
     if (rc != 0)
         goto out;
-    if (!corr && store__dedupe_find(s, hash, DEDUPE_EVENT, &found)) {
+    if (corr) {
+        rc = store__corr_find_mem(s, hash, ev->channel, device, corr, &found);
+        if (rc != 0) {
+            rc = rc > 0 ? STORE_DUP : rc;
+            goto out_unit;
+        }
+    } else if (store__dedupe_find(s, hash, DEDUPE_EVENT, &found)) {
         rc = STORE_DUP;
         goto out_unit;
     }
-    st = store__stmt(s, STORE__EV_INSERT);
+    if (corr) {
+        may = store__corr_table_may_have(s, ev->channel, device, corr, &num);
+        if (may < 0) {
+            rc = may;
+            goto out_unit;
+        }
+    }
+    st = store__stmt(s, may ? STORE__EV_INSERT : STORE__EV_INSERT_NEW);
     if (!st) {
         rc = STORE_EIO;
         goto out_unit;
@@ -401,6 +418,8 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq)
     sqlite3_bind_text(st, 6, ev->payload, (int)plen, SQLITE_STATIC);
     if (corr)
         sqlite3_bind_text(st, 7, corr, -1, SQLITE_STATIC);
+    if (may)
+        store__corr_bind(st, 9, corr);
     sqlite3_bind_int64(st, 8, ev->received_at ? ev->received_at : store__now_ms());
     rc = sqlite3_step(st);
     sqlite3_reset(st);
@@ -408,13 +427,23 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq)
         rc = store__fail(s, sqlite3_extended_errcode(s->db), "cannot insert event");
         goto out_unit;
     }
-    if (corr && sqlite3_changes(s->db) == 0) {
-        /* ON CONFLICT DO NOTHING: the triple is stored already, find its seq */
-        rc = find_corr(s, ev->channel, device, corr, &found);
+    if (may && sqlite3_changes(s->db) == 0) {
+        /* the INSERT found the triple in event_corr: report its seq */
+        rc = store__corr_find_table(s, ev->channel, device, corr, &found);
+        rc = rc == 1 ? STORE_DUP
+                     : rc < 0 ? rc
+                              : store__error(s, STORE_EIO, "event insert ignored without a stored duplicate");
         goto out_unit;
     }
     new_seq = sqlite3_last_insert_rowid(s->db);
-    if (!corr) {
+    s->corr_known_seq = new_seq;
+    if (corr) {
+        rc = store__corr_add(s, hash, new_seq, ev->channel, device, num);
+        if (rc != 0) {
+            undo_row(s, STORE__EV_DELETE, new_seq);
+            goto out_unit;
+        }
+    } else {
         rc = store__dedupe_insert(s, hash, DEDUPE_EVENT, new_seq);
         if (rc != 0) {
             undo_row(s, STORE__EV_DELETE, new_seq);
@@ -431,6 +460,39 @@ out_unit:
         *seq = found;
 out:
     free(params_buf);
+    return rc;
+}
+
+int store_corr_flush(store *s, size_t min, size_t max)
+{
+    size_t n;
+    int own, rc;
+
+    if (!s)
+        return STORE_EINVAL;
+    if (s->flags & STORE_OPEN_READONLY)
+        return store__error(s, STORE_EREADONLY, "store opened read-only");
+    if (s->in_batch && (s->batch_broken || sqlite3_get_autocommit(s->db) != 0))
+        return store__error(s, STORE_EIO, "batch was rolled back after an earlier error");
+    if ((s->corr_stale && min > 0) || store__corr_pending(s) < min ||
+        (!s->corr_stale && store__corr_pending(s) == 0))
+        return 0;
+    own = !s->in_batch;
+    if (own && (rc = tx_stmt(s, STORE__BEGIN, "cannot begin indexing correlation ids")) != 0)
+        return rc;
+    rc = store__corr_sync(s);
+    n = store__corr_pending(s) < max ? store__corr_pending(s) : max;
+    if (rc == 0)
+        rc = store__corr_move(s, n);
+    if (rc == 0 && own)
+        rc = tx_stmt(s, STORE__COMMIT, "cannot commit indexed correlation ids");
+    if (rc == 0)
+        return n > INT_MAX ? INT_MAX : (int)n;
+    if (own)
+        tx_abort(s);
+    else if (sqlite3_get_autocommit(s->db) != 0)
+        s->batch_broken = 1;
+    mark_stale(s);
     return rc;
 }
 

@@ -26,18 +26,24 @@
  * | device_state           | (device_id, channel)                 | message, seq, received_at, payload     |
  * | rollups                | (device_id, channel, field, bucket)  | count, min, max, sum ('' = no device)  |
  * | projection_checkpoints | name ("projections")                 | seq folded up to and including         |
+ * | event_corr             | (channel, device, corr)              | seq; every correlated event up to      |
+ * |                        |                                      | store_meta 'corr_indexed' ('' = no     |
+ * |                        |                                      | device; corr INTEGER if numeric, see   |
+ * |                        |                                      | store__corr_num, else TEXT)            |
+ * | store_meta             | name                                 | value INTEGER ('corr_indexed')         |
  *
  * Indexes serve the read patterns: events(device_id, seq) for a device's
  * events newest first with a keyset cursor (seq < ?), events(channel, seq),
- * the rowid for the global log after a seq, a partial UNIQUE index on
- * (channel, coalesce(device_id, ''), correlation_id) for idempotency,
+ * the rowid for the global log after a seq, event_corr's key (plus the
+ * writer's in-memory tail, store_corr.c) for idempotency,
  * dead_letters(channel, id), (kind, id), (received_at),
  * devices(last_seen), rollups(channel, field, bucket_start).
  *
  * Version history: 1 the initial schema; 2 drops the index dedupe(hash)
  * (the writer keeps the window in memory, loaded at open) and rebuilds
  * events without its CHECK (json_valid(...)) constraints (the store checks
- * the JSON itself, ~8x cheaper); same columns, same indexes.
+ * the JSON itself, ~8x cheaper); same columns, same indexes. 3 replaces the
+ * UNIQUE index events_correlation with event_corr and store_meta.
  *
  * The dedupe window in memory (writer handles only): a ring of the last
  * `window` entries (slot = ord % window) and an open-addressing table
@@ -59,7 +65,7 @@
 #include "asyncapi/parse.h"
 #include "store/store.h"
 
-#define STORE__SCHEMA_VERSION 2
+#define STORE__SCHEMA_VERSION 3
 
 /* Connection tuning (strings: they go into PRAGMA text); docs/store.md "Write path". */
 #define STORE__WRITE_CACHE_KIB "32768"     /* writer page cache, KiB */
@@ -79,6 +85,21 @@
 #define STORE__WAL_STEP_MIN 64             /* closest wake-up spacing just before MAX */
 #endif
 #define STORE__CHECKPOINT "projections"
+/* correlation_id as event_corr.corr holds it (store__corr_num is the same rule in C) */
+#define STORE__CORR_AS_STORED                                                              \
+    "CASE WHEN correlation_id = '0' OR (correlation_id GLOB '[1-9]*' AND correlation_id"   \
+    " NOT GLOB '*[^0-9]*' AND length(correlation_id) <= 18)"                              \
+    " THEN CAST(correlation_id AS INTEGER) ELSE correlation_id END"
+/*
+ * Correlated events appended but not yet in event_corr (the writer's
+ * in-memory tail, store_corr.c) at which the next append's transaction
+ * moves STORE__CORR_FORCED_MOVE of them there itself: the ring then never
+ * needs more than 131,072 entries (6 MiB with its hash table) as long as a
+ * transaction appends fewer than 8,192 events.
+ */
+#define STORE__CORR_TAIL_MAX 122880
+#define STORE__CORR_FORCED_MOVE 4096
+#define STORE__CORR_KEYS_MAX 1048576  /* (channel, device) maxima cached, then start over */
 
 /* Cached prepared statements, prepared on first use. */
 enum store__stmt_id {
@@ -86,7 +107,15 @@ enum store__stmt_id {
     STORE__BEGIN_READ,
     STORE__COMMIT,
     STORE__ROLLBACK,
-    STORE__EV_FIND_CORR,
+    STORE__EV_MAX_SEQ,
+    STORE__CORR_INDEXED,
+    STORE__CORR_TAIL,
+    STORE__CORR_ROW,
+    STORE__CORR_FIND,
+    STORE__CORR_KEY_MAX,
+    STORE__EV_INSERT_NEW,
+    STORE__CORR_MOVE,
+    STORE__CORR_MARK,
     STORE__EV_INSERT,
     STORE__EV_DELETE,
     STORE__DL_INSERT,
@@ -128,6 +157,20 @@ typedef struct store__dedupe_entry {
     int kind;                                /* 0 event, 1 dead letter */
 } store__dedupe_entry;
 
+/* One correlated event of the tail: hash of its triple (store__corr_hash), seq. */
+typedef struct store__corr_entry {
+    uint64_t hash;
+    int64_t seq;
+    uint64_t key;                            /* hash of (channel, device) if num >= 0 */
+    int64_t num;                             /* the id as a number (store__corr_num), or -1 */
+} store__corr_entry;
+
+/* A cached per-key maximum (store_corr.c): key 0 = free slot. */
+typedef struct store__corr_key {
+    uint64_t key;
+    int64_t max;                             /* largest numeric id in event_corr, -1 none */
+} store__corr_key;
+
 struct store {
     sqlite3 *db;                             /* the connection, owned */
     unsigned flags;                          /* enum store_open_flags */
@@ -143,6 +186,16 @@ struct store {
                                                 NULL on read-only handles */
     uint32_t *slots;                         /* hash table: ring slot + 1, 0 = free; owned */
     size_t slot_mask;                        /* table size - 1 (a power of two) */
+    store__corr_entry *corr_ring;            /* the correlation tail in seq order, owned */
+    size_t corr_cap, corr_head, corr_n;      /* ring size (a power of two), oldest, count */
+    uint64_t *corr_slots;                    /* by hash: tag << 32 | ring position + 1,
+                                                0 = free (store_corr.c); owned */
+    size_t corr_slot_mask;                   /* 2 * corr_cap - 1 */
+    store__corr_key *corr_keys;              /* per-key maxima (open addressing), owned */
+    size_t corr_keys_mask, corr_keys_n;
+    int64_t corr_known_seq;                  /* max(events.seq) the tail reflects */
+    int corr_stale;                          /* tail must be rebuilt before use */
+    size_t corr_tail_max;                    /* STORE__CORR_TAIL_MAX (tests lower it) */
     int busy_timeout_ms;                     /* give up on a lock after this, 0 = at once */
     int64_t busy_since_us;                   /* CLOCK_MONOTONIC when the current wait began */
     int ckpt_tried;                          /* store__ckpt_start ran (once per handle) */
@@ -189,6 +242,50 @@ void store__dedupe_remember(store *s, uint64_t hash, int kind, int64_t ref);
  * 0 or STORE_E*.
  */
 int store__dedupe_prune(store *s);
+/* Correlation ids (store_corr.c): event_corr plus the in-memory tail. */
+uint64_t store__corr_hash(const char *channel, const char *device, const char *corr);
+/*
+ * Inside the transaction: rebuilds the tail when stale or when another
+ * handle appended since (max(seq) moved). 0 or STORE_E*.
+ */
+int store__corr_sync(store *s);
+/*
+ * Whether the triple is in the tail (a hash hit is checked against the
+ * event row): 1 and *seq, 0, or STORE_E*. device NULL = "".
+ */
+int store__corr_find_mem(store *s, uint64_t hash, const char *channel, const char *device,
+                         const char *corr, int64_t *seq);
+/* Whether the triple is in event_corr: 1 and *seq, 0, or STORE_E*. */
+int store__corr_find_table(store *s, const char *channel, const char *device, const char *corr,
+                           int64_t *seq);
+/*
+ * Remembers the event just inserted (num: store__corr_num of its id); 0 or
+ * STORE_ENOMEM (the tail is unchanged).
+ */
+int store__corr_add(store *s, uint64_t hash, int64_t seq, const char *channel,
+                    const char *device, int64_t num);
+/*
+ * A correlation id as event_corr stores it: "0" or 1-18 digits without a
+ * leading zero is that number (>= 0, stored as an INTEGER), anything else
+ * -1 (stored as the text). The SQL of the same rule: STORE__CORR_AS_STORED.
+ */
+int64_t store__corr_num(const char *corr);
+/* Binds corr to parameter i as event_corr stores it. */
+void store__corr_bind(sqlite3_stmt *st, int i, const char *corr);
+/*
+ * Whether event_corr may hold the triple: 0 if corr is a number above the
+ * largest one stored for (channel, device) (no lookup needed), else 1; or
+ * STORE_E*. *num = store__corr_num(corr).
+ */
+int store__corr_table_may_have(store *s, const char *channel, const char *device,
+                               const char *corr, int64_t *num);
+/* Inside the transaction: moves the max oldest of the tail into event_corr; 0 or STORE_E*. */
+int store__corr_move(store *s, size_t max);
+/* Entries in the tail. */
+size_t store__corr_pending(const store *s);
+/* Frees the tail. */
+void store__corr_free(store *s);
+
 /*
  * Starts the checkpointer thread for an appending handle on a file (once;
  * a failure leaves SQLite's inline autocheckpoint on). Called by the first

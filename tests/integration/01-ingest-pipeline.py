@@ -208,5 +208,50 @@ def unknown_topic_drop_sync_mode_shared_sub_sigint():
         check("1 dropped" in log, f"dropped counted:\n{bridge.log_tail()}")
 
 
+@test
+def correlation_ids_move_to_event_corr():
+    """The writer moves correlation ids from memory to event_corr while idle;
+    duplicates are caught in either place, also after a restart."""
+    with Rig(SPEC) as rig:
+        broker, bridge = rig.broker, rig.bridge
+        bridge.start()
+        db = bridge.db
+        pub = rig.pub = Publisher(broker.port)
+        n = 700
+
+        def tel(i, dev="d1"):
+            return (f"fleet/{dev}/telemetry", {"seq": i, "temperature": 20})
+        pub.publish_many(tel(i) for i in range(1, n + 1))
+        wait_for(lambda: count_rows(db, "events") == n, 60, what="events stored")
+        # on a light stream ids move 256 or more at a time: fewer than 256 stay in memory
+        wait_for(lambda: count_rows(db, "event_corr") > n - 256, 30,
+                 what=f"correlation ids moved:\n{bridge.log_tail()}")
+        moved = count_rows(db, "event_corr")
+        check_eq(db_query(db, "SELECT count(*) FROM event_corr c JOIN events e ON e.seq = c.seq"
+                              " WHERE e.channel = c.channel AND e.device_id = c.device"
+                              " AND e.correlation_id = CAST(c.corr AS TEXT)"
+                              " AND typeof(c.corr) = 'integer'"),
+                 [(moved,)], "event_corr rows point at their events")
+        indexed = db_query(db, "SELECT value FROM store_meta WHERE name = 'corr_indexed'")[0][0]
+        check(indexed >= moved, f"checkpoint {indexed} covers the {moved} moved")
+
+        def no_new_events(marker_seq):
+            pub.publish(*tel(marker_seq, dev="marker"))
+            wait_for(lambda: db_query(db, "SELECT count(*) FROM events WHERE device_id ="
+                                          " 'marker'")[0][0] >= 1, 30, what="marker stored")
+            check_eq(count_rows(db, "events"), n + 1, "redeliveries stored nothing")
+        # redeliveries of moved ids (event_corr) and of the last ones (memory)
+        pub.publish_many(tel(i) for i in [1, 2, n // 2, n - 1, n])
+        no_new_events(1)
+        # after a restart the ids still in memory come back from the log
+        bridge.stop()
+        bridge.start()
+        pub.publish_many(tel(i) for i in [3, n - 2, n])
+        pub.publish(*tel(n + 1))
+        wait_for(lambda: count_rows(db, "events") == n + 2, 30, what="new event after restart")
+        check_eq(db_query(db, "SELECT count(*) FROM events WHERE device_id = 'd1'"),
+                 [(n + 1,)], "one event per correlation id")
+
+
 if __name__ == "__main__":
     main()

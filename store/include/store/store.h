@@ -104,7 +104,10 @@ const char *store_errmsg(const store *s);
  * One accepted message. All pointers are borrowed for the call.
  * Idempotency (what is guaranteed, exactly; docs/store.md "Dedupe"):
  *  - correlation_id non-NULL and non-empty: (channel, device_id,
- *    correlation_id) is unique over the WHOLE log, forever (a UNIQUE index).
+ *    correlation_id) is unique over the WHOLE log, forever: checked in the
+ *    event_corr table and, for the correlated events appended since it was
+ *    last filled (store_corr_flush), in the writer's memory, rebuilt from
+ *    the events table after a reopen, a rollback or another handle's appends.
  *    A second append with the same triple returns STORE_DUP with the first
  *    event's seq and stores nothing. device_id NULL and "" are the same.
  *  - correlation_id NULL or "": a 64-bit FNV-1a hash of topic, a 0 byte and
@@ -195,6 +198,20 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq);
  * object with a string "kind", or a field is missing or too long.
  */
 int store_append_dead_letter(store *s, const store_dead_letter *dl, int64_t *id);
+
+/*
+ * Moves the correlation ids of up to max of the oldest correlated events
+ * appended since the last move from the writer's memory into the
+ * event_corr table, if at least min are pending (min 0: always, after
+ * reloading them from the log if needed). Appends find a correlation id in
+ * either place, so nothing depends on when this runs: it is the index
+ * write an append no longer does, sorted and in bulk. Call it while the
+ * ingest is quiet. Inside a batch it runs in the batch's transaction,
+ * otherwise in one of its own. The store also moves them by itself, at the
+ * first append of a transaction, once 122,880 are pending. Returns the
+ * number moved (>= 0) or STORE_E*.
+ */
+int store_corr_flush(store *s, size_t min, size_t max);
 
 /*
  * The 64-bit FNV-1a hash used for dedupe over the concatenation of the

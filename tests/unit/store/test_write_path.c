@@ -171,6 +171,12 @@ TEST(write_path, dead_letters_and_events_share_window)
     store_close(s);
 }
 
+/* What turns a version 3 file back into the version 2 schema. */
+#define V3_TO_V2                                                                           \
+    "DROP TABLE event_corr; DROP TABLE store_meta;"                                        \
+    "CREATE UNIQUE INDEX events_correlation ON events(channel, coalesce(device_id, ''),"   \
+    " correlation_id) WHERE correlation_id IS NOT NULL;"
+
 TEST(write_path, migrates_v1_file)
 {
     tmpdb t;
@@ -182,12 +188,12 @@ TEST(write_path, migrates_v1_file)
     ASSERT_NOT_NULL(s);
     ASSERT_EQ(put(s, 1, NULL), 0);
     /* turn the file back into a version 1 file */
-    ASSERT_EQ(sqlite3_exec(s->db, "CREATE INDEX dedupe_hash ON dedupe(hash);"
+    ASSERT_EQ(sqlite3_exec(s->db, V3_TO_V2 "CREATE INDEX dedupe_hash ON dedupe(hash);"
                                   "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
     store_close(s);
     s = store_open(t.path, NULL, NULL, NULL, 0);
     ASSERT_NOT_NULL(s);
-    ASSERT_EQ(q_int(s, "PRAGMA user_version"), 2);
+    ASSERT_EQ(q_int(s, "PRAGMA user_version"), 3);
     ASSERT_EQ(q_int(s, "SELECT count(*) FROM sqlite_master WHERE name = 'dedupe_hash'"), 0);
     ASSERT_EQ(put(s, 1, &seq), STORE_DUP);
     ASSERT_EQ(seq, 1);
@@ -238,6 +244,347 @@ TEST(write_path, correlation_dup_in_batch_and_across_commits)
     /* a correlation duplicate does not disturb the batch */
     ASSERT_EQ(store_append_event(s, &ev, &a), STORE_DUP);
     ASSERT_EQ(a, b);
+    ASSERT_EQ(store_commit(s), 0);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM events"), 2);
+    store_close(s);
+}
+
+/* Appends the event with correlation id corr (payload {"c":"corr"}); the store result. */
+static int put_corr(store *s, const char *device, const char *corr, int64_t *seq)
+{
+    char payload[96];
+    store_event ev = wp_event(payload);
+
+    snprintf(payload, sizeof(payload), "{\"c\":\"%s\"}", corr);
+    ev.device_id = device;
+    ev.correlation_id = corr;
+    return store_append_event(s, &ev, seq);
+}
+
+TEST(write_path, migrates_v2_file_with_correlation_ids)
+{
+    tmpdb t;
+    store *s;
+    int64_t seq = 0;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put_corr(s, "dev-1", "a", NULL), 0);
+    ASSERT_EQ(put_corr(s, NULL, "b", NULL), 0);
+    ASSERT_EQ(put(s, 1, NULL), 0);
+    ASSERT_EQ(put_corr(s, "dev-2", "a", NULL), 0);
+    ASSERT_EQ(put_corr(s, "dev-2", "12", NULL), 0);
+    ASSERT_EQ(put_corr(s, "dev-2", "012", NULL), 0);
+    ASSERT_EQ(sqlite3_exec(s->db, V3_TO_V2 "PRAGMA user_version = 2", NULL, NULL, NULL),
+              SQLITE_OK);
+    store_close(s);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(q_int(s, "PRAGMA user_version"), 3);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM sqlite_master WHERE name = 'events_correlation'"), 0);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM event_corr"), 5);
+    ASSERT_EQ(q_int(s, "SELECT seq FROM event_corr WHERE device = '' AND corr = 'b'"), 2);
+    /* numbers as the store keeps them (store__corr_num) */
+    ASSERT_EQ(q_int(s, "SELECT seq FROM event_corr WHERE device = 'dev-2' AND corr = 12"), 5);
+    ASSERT_EQ(q_int(s, "SELECT seq FROM event_corr WHERE device = 'dev-2' AND corr = '012'"), 6);
+    ASSERT_EQ(q_int(s, "SELECT value FROM store_meta WHERE name = 'corr_indexed'"), 6);
+    /* the migrated ids are found in event_corr, nothing is pending in memory */
+    ASSERT_EQ(put_corr(s, "dev-2", "a", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 4);
+    ASSERT_EQ(put_corr(s, "", "b", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 2);
+    ASSERT_EQ(put_corr(s, "dev-2", "12", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 5);
+    ASSERT_EQ(put_corr(s, "dev-2", "11", NULL), 0);
+    ASSERT_EQ(store__corr_pending(s), 1u);
+    ASSERT_EQ(put_corr(s, "dev-3", "a", &seq), 0);
+    ASSERT_EQ(seq, 8);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
+TEST(write_path, correlation_ids_move_to_event_corr)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    char id[16];
+    int64_t seq = 0;
+
+    ASSERT_NOT_NULL(s);
+    for (int i = 0; i < 50; i++) {
+        snprintf(id, sizeof(id), "%d", i);
+        ASSERT_EQ(put_corr(s, i % 2 ? "dev-1" : "dev-2", id, NULL), 0);
+    }
+    ASSERT_EQ(store__corr_pending(s), 50u);
+    ASSERT_EQ(store_corr_flush(s, 51, 100), 0); /* fewer than asked for: stays */
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM event_corr"), 0);
+    /* the oldest first, up to max */
+    ASSERT_EQ(store_corr_flush(s, 50, 20), 20);
+    ASSERT_EQ(store__corr_pending(s), 30u);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM event_corr"), 20);
+    ASSERT_EQ(q_int(s, "SELECT max(seq) FROM event_corr"), 20);
+    ASSERT_EQ(q_int(s, "SELECT value FROM store_meta WHERE name = 'corr_indexed'"), 20);
+    ASSERT_EQ(put_corr(s, "dev-2", "4", &seq), STORE_DUP); /* moved */
+    ASSERT_EQ(seq, 5);
+    ASSERT_EQ(put_corr(s, "dev-1", "45", &seq), STORE_DUP); /* still in memory */
+    ASSERT_EQ(seq, 46);
+    /* inside a batch: in its transaction, undone with it */
+    ASSERT_EQ(store_begin(s), 0);
+    ASSERT_EQ(store_corr_flush(s, 0, 10), 10);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM event_corr"), 30);
+    ASSERT_EQ(store_rollback(s), 0);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM event_corr"), 20);
+    ASSERT_EQ(store_corr_flush(s, 0, 1000), 30); /* reloaded after the rollback */
+    ASSERT_EQ(store__corr_pending(s), 0u);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM event_corr"), 50);
+    ASSERT_EQ(q_int(s, "SELECT seq FROM event_corr WHERE device = 'dev-1' AND corr = 7"), 8);
+    ASSERT_EQ(q_int(s, "SELECT value FROM store_meta WHERE name = 'corr_indexed'"), 50);
+    /* found in the table now, and in memory for new ones */
+    ASSERT_EQ(put_corr(s, "dev-1", "7", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 8);
+    ASSERT_EQ(put_corr(s, "dev-2", "7", &seq), 0);
+    ASSERT_EQ(put_corr(s, "dev-2", "7", NULL), STORE_DUP);
+    ASSERT_EQ(store_corr_flush(s, 0, 100), 1);
+    ASSERT_EQ(store_corr_flush(s, 0, 100), 0);
+    ASSERT_EQ(put_corr(s, "dev-2", "7", NULL), STORE_DUP);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM events"), 51);
+    store_close(s);
+}
+
+TEST(write_path, correlation_tail_grows_wraps_and_moves_in_parts)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    char id[16];
+    int64_t seq = 0;
+    int moved = 0;
+
+    ASSERT_NOT_NULL(s);
+    /* the ring wraps (moves free its front) and grows past its first size */
+    for (int i = 0; i < 3000; i++) {
+        snprintf(id, sizeof(id), "%d", i);
+        ASSERT_EQ(put_corr(s, i % 3 ? "dev-1" : "dev-2", id, NULL), 0);
+        if (i % 400 == 399) {
+            int n = store_corr_flush(s, 0, 300);
+            ASSERT_EQ(n, 300);
+            moved += n;
+        }
+    }
+    ASSERT_EQ(store__corr_pending(s), (size_t)(3000 - moved));
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM event_corr"), moved);
+    for (int i = 0; i < 3000; i++) {
+        snprintf(id, sizeof(id), "%d", i);
+        ASSERT_EQ(put_corr(s, i % 3 ? "dev-1" : "dev-2", id, &seq), STORE_DUP);
+        ASSERT_EQ(seq, i + 1);
+        ASSERT_EQ(put_corr(s, i % 3 ? "dev-2" : "dev-1", id, NULL), 0);
+    }
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM events"), 6000);
+    store_close(s);
+}
+
+TEST(write_path, correlation_numbers_stored_as_integers_by_one_rule)
+{
+    static const char *const ids[] = {"0", "00", "01", "1", "9", "10", "123456789012345678",
+                                      "1234567890123456789", "-1", "+1", "1e3", "1.0", " 1",
+                                      "1 ", "abc", "12a", "a12", "0x10", ""};
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    char sql[512];
+
+    ASSERT_NOT_NULL(s);
+    for (size_t i = 0; i < sizeof(ids) / sizeof(*ids); i++) {
+        int64_t num = store__corr_num(ids[i]);
+        snprintf(sql, sizeof(sql), "SELECT typeof(x) = 'integer' FROM (SELECT %s AS x FROM"
+                 " (SELECT '%s' AS correlation_id))", STORE__CORR_AS_STORED, ids[i]);
+        /* C and SQL agree on which ids are numbers, and on the number */
+        ASSERT_EQ(q_int(s, sql), num >= 0 ? 1 : 0);
+        if (num >= 0) {
+            snprintf(sql, sizeof(sql), "SELECT %s FROM (SELECT '%s' AS correlation_id)",
+                     STORE__CORR_AS_STORED, ids[i]);
+            ASSERT_EQ(q_int(s, sql), num);
+        }
+    }
+    ASSERT_EQ(store__corr_num("0"), 0);
+    ASSERT_EQ(store__corr_num("42"), 42);
+    ASSERT_EQ(store__corr_num("042"), -1);
+    ASSERT_EQ(store__corr_num("1234567890123456789"), -1);
+    store_close(s);
+}
+
+TEST(write_path, correlation_numbers_above_the_stored_maximum_need_no_lookup)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    char id[16];
+    int64_t seq = 0, num = 0;
+
+    ASSERT_NOT_NULL(s);
+    for (int i = 1; i <= 20; i++) {
+        snprintf(id, sizeof(id), "%d", i);
+        ASSERT_EQ(put_corr(s, "dev-1", id, NULL), 0);
+    }
+    ASSERT_EQ(put_corr(s, "dev-1", "abc", NULL), 0);
+    ASSERT_EQ(put_corr(s, "dev-1", "007", NULL), 0);
+    ASSERT_EQ(store_corr_flush(s, 0, 1000), 22);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM event_corr WHERE typeof(corr) = 'integer'"), 20);
+    /* the moves raised the cached maximum of (telemetry, dev-1) to 20 */
+    ASSERT_EQ(store__corr_table_may_have(s, "telemetry", "dev-1", "21", &num), 0);
+    ASSERT_EQ(num, 21);
+    ASSERT_EQ(store__corr_table_may_have(s, "telemetry", "dev-1", "20", &num), 1);
+    ASSERT_EQ(store__corr_table_may_have(s, "telemetry", "dev-1", "5", &num), 1);
+    ASSERT_EQ(store__corr_table_may_have(s, "telemetry", "dev-1", "xyz", &num), 1);
+    ASSERT_EQ(num, -1);
+    ASSERT_EQ(store__corr_table_may_have(s, "telemetry", "dev-2", "5", &num), 0);
+    ASSERT_EQ(store__corr_table_may_have(s, "other", "dev-1", "5", &num), 0);
+    /* the ones at or below it are looked up and found; "7" is not "007" */
+    ASSERT_EQ(put_corr(s, "dev-1", "5", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 5);
+    ASSERT_EQ(put_corr(s, "dev-1", "20", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 20);
+    ASSERT_EQ(put_corr(s, "dev-1", "abc", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 21);
+    ASSERT_EQ(put_corr(s, "dev-1", "007", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 22);
+    ASSERT_EQ(put_corr(s, "dev-1", "7", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 7);
+    ASSERT_EQ(put_corr(s, "dev-1", "21", &seq), 0);
+    ASSERT_EQ(put_corr(s, "dev-1", "21", NULL), STORE_DUP);
+    store_close(s);
+}
+
+TEST(write_path, correlation_maximum_of_another_handle)
+{
+    tmpdb t;
+    store *a, *b;
+    int64_t seq = 0;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    a = store_open(t.path, NULL, NULL, NULL, 0);
+    b = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(a);
+    ASSERT_NOT_NULL(b);
+    ASSERT_EQ(put_corr(a, "dev-1", "1", NULL), 0); /* a caches "no numbers stored" */
+    ASSERT_EQ(put_corr(b, "dev-1", "2", NULL), 0);
+    ASSERT_EQ(store_corr_flush(b, 0, 100), 2);      /* 1 and 2 now only in event_corr */
+    ASSERT_EQ(put_corr(a, "dev-1", "2", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 2);
+    ASSERT_EQ(put_corr(a, "dev-1", "1", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 1);
+    ASSERT_EQ(put_corr(a, "dev-1", "3", &seq), 0);
+    ASSERT_EQ(q_int(a, "SELECT count(*) FROM events"), 3);
+    store_close(a);
+    store_close(b);
+    tmpdb_release(&t);
+}
+
+TEST(write_path, correlation_tail_moves_itself_when_full)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    char id[16];
+
+    ASSERT_NOT_NULL(s);
+    s->corr_tail_max = 4;
+    ASSERT_EQ(store_begin(s), 0);
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof(id), "b%d", i);
+        ASSERT_EQ(put_corr(s, "dev-1", id, NULL), 0);
+    }
+    ASSERT_EQ(store_commit(s), 0);
+    /* the next transaction's first append moves the 6 first */
+    ASSERT_EQ(put_corr(s, "dev-1", "b6", NULL), 0);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM event_corr"), 6);
+    ASSERT_EQ(store__corr_pending(s), 1u);
+    /* a move inside a batch that rolls back is undone with it */
+    ASSERT_EQ(put_corr(s, "dev-1", "b7", NULL), 0);
+    ASSERT_EQ(put_corr(s, "dev-1", "b8", NULL), 0);
+    ASSERT_EQ(put_corr(s, "dev-1", "b9", NULL), 0);
+    ASSERT_EQ(store_begin(s), 0);
+    ASSERT_EQ(put_corr(s, "dev-1", "r1", NULL), 0);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM event_corr"), 10);
+    ASSERT_EQ(store_rollback(s), 0);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM event_corr"), 6);
+    ASSERT_EQ(put_corr(s, "dev-1", "b9", NULL), STORE_DUP);
+    ASSERT_EQ(put_corr(s, "dev-1", "r1", NULL), 0);
+    ASSERT_EQ(put_corr(s, "dev-1", "b2", NULL), STORE_DUP);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM events"), 11);
+    store_close(s);
+}
+
+TEST(write_path, correlation_tail_rebuilt_after_reopen_and_rollback)
+{
+    tmpdb t;
+    store *s;
+    int64_t seq = 0;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put_corr(s, "dev-1", "x", NULL), 0);
+    ASSERT_EQ(put_corr(s, "dev-1", "y", NULL), 0);
+    ASSERT_EQ(store_corr_flush(s, 0, 100), 2);
+    ASSERT_EQ(put_corr(s, "dev-1", "z", NULL), 0);
+    store_close(s); /* "z" only in the log, not in event_corr */
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM event_corr"), 2);
+    ASSERT_EQ(put_corr(s, "dev-1", "z", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 3);
+    ASSERT_EQ(put_corr(s, "dev-1", "x", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 1);
+    /* a rolled back batch forgets its ids */
+    ASSERT_EQ(store_begin(s), 0);
+    ASSERT_EQ(put_corr(s, "dev-1", "w", NULL), 0);
+    ASSERT_EQ(put_corr(s, "dev-1", "w", NULL), STORE_DUP);
+    ASSERT_EQ(store_rollback(s), 0);
+    ASSERT_EQ(put_corr(s, "dev-1", "w", &seq), 0);
+    ASSERT_EQ(seq, 4);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
+TEST(write_path, correlation_ids_of_two_handles)
+{
+    tmpdb t;
+    store *a, *b;
+    int64_t seq = 0;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    a = store_open(t.path, NULL, NULL, NULL, 0);
+    b = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(a);
+    ASSERT_NOT_NULL(b);
+    ASSERT_EQ(put_corr(a, "dev-1", "1", NULL), 0);
+    ASSERT_EQ(put_corr(b, "dev-1", "2", NULL), 0);
+    /* each sees what the other appended, before any move to event_corr */
+    ASSERT_EQ(put_corr(b, "dev-1", "1", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 1);
+    ASSERT_EQ(put_corr(a, "dev-1", "2", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 2);
+    /* b moves both; a's memory still has "1": its later move must not collide */
+    ASSERT_EQ(store_corr_flush(b, 0, 100), 2);
+    ASSERT_EQ(put_corr(a, "dev-1", "3", NULL), 0);
+    ASSERT_GE(store_corr_flush(a, 0, 100), 1);
+    ASSERT_EQ(q_int(a, "SELECT count(*) FROM event_corr"), 3);
+    ASSERT_EQ(put_corr(b, "dev-1", "3", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 3);
+    store_close(a);
+    store_close(b);
+    tmpdb_release(&t);
+}
+
+TEST(write_path, correlation_hash_hit_is_checked_against_the_row)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    int64_t seq = 0;
+
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put_corr(s, "dev-1", "p", &seq), 0);
+    ASSERT_EQ(store_begin(s), 0);
+    ASSERT_EQ(put_corr(s, "dev-1", "p", NULL), STORE_DUP);
+    /* a colliding hash: "q" hashes to an entry whose row holds "p" */
+    ASSERT_EQ(store__corr_add(s, store__corr_hash("telemetry", "dev-1", "q"), seq, "telemetry",
+                              "dev-1", -1), 0);
+    ASSERT_EQ(put_corr(s, "dev-1", "q", &seq), 0);
+    ASSERT_EQ(seq, 2);
+    ASSERT_EQ(put_corr(s, "dev-1", "q", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 2);
     ASSERT_EQ(store_commit(s), 0);
     ASSERT_EQ(q_int(s, "SELECT count(*) FROM events"), 2);
     store_close(s);
