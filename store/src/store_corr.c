@@ -488,8 +488,12 @@ int store__corr_move(store *s, size_t max)
 
     if (k == 0)
         return 0;
-    /* all of it: up to the last seq, so a reload skips the uncorrelated events too */
-    upto = k == s->corr_n ? s->corr_known_seq : corr_at(s, k - 1)->seq;
+    /*
+     * Up to the k-th id's own seq, not further: a seq above it may be
+     * taken again by a later event (SQLite reuses max(rowid) + 1 after an
+     * undone append), which must not land below the checkpoint.
+     */
+    upto = corr_at(s, k - 1)->seq;
     st = store__stmt(s, STORE__CORR_MOVE);
     if (!st)
         return STORE_EIO;
