@@ -474,6 +474,40 @@ TEST(write_path, correlation_maximum_of_another_handle)
     tmpdb_release(&t);
 }
 
+TEST(write_path, correlation_checkpoint_below_a_reused_seq)
+{
+    tmpdb t;
+    store *s;
+    store_event plain = wp_event("{\"plain\":1}");
+    int64_t seq = 0;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    /* the dedupe row of the plain event fails: its event row is undone */
+    ASSERT_EQ(sqlite3_exec(s->db, "CREATE TRIGGER no_dedupe BEFORE INSERT ON dedupe"
+                                  " BEGIN SELECT RAISE(ABORT, 'test'); END;", NULL, NULL, NULL),
+              SQLITE_OK);
+    ASSERT_EQ(store_begin(s), 0);
+    ASSERT_EQ(put_corr(s, "dev-1", "c1", &seq), 0);
+    ASSERT_EQ(seq, 1);
+    ASSERT_LT(store_append_event(s, &plain, NULL), 0);
+    ASSERT_EQ(store_corr_flush(s, 0, 100), 1);
+    ASSERT_EQ(put_corr(s, "dev-1", "c2", &seq), 0);
+    ASSERT_EQ(seq, 2); /* the undone event's seq, taken again */
+    ASSERT_EQ(store_commit(s), 0);
+    ASSERT_EQ(q_int(s, "SELECT value FROM store_meta WHERE name = 'corr_indexed'"), 1);
+    store_close(s);
+    /* a new handle rebuilds the tail from above the checkpoint: c2 is in it */
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put_corr(s, "dev-1", "c2", &seq), STORE_DUP);
+    ASSERT_EQ(seq, 2);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM events"), 2);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
 TEST(write_path, correlation_tail_moves_itself_when_full)
 {
     store *s = store_open(":memory:", NULL, NULL, NULL, 0);
