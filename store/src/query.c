@@ -129,6 +129,7 @@ store_reader *store_reader_open(const char *path, int *err, char *diag, size_t d
         e = STORE_ENOMEM;
         goto fail_args;
     }
+    store__sqlite_setup();
     rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         e = fail(r, rc, "open");

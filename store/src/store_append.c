@@ -357,6 +357,10 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq)
     corr = (ev->correlation_id && *ev->correlation_id) ? ev->correlation_id : NULL;
     if (ev->n_params && !ev->params && !ev->params_json)
         return store__error(s, STORE_EINVAL, "params missing");
+    if (corr) {
+        hash = store__corr_hash(ev->channel, device, corr);
+        store__corr_prefetch(s, hash); /* the table line loads during the checks below */
+    }
     if (!store__json_valid(ev->payload, plen))
         return store__error(s, STORE_EINVAL, "payload is not valid json");
     params = ev->params_json;
@@ -375,9 +379,7 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq)
         params = params_buf;
     }
 
-    if (corr) {
-        hash = store__corr_hash(ev->channel, device, corr);
-    } else {
+    if (!corr) {
         const void *parts[2] = {ev->topic, ev->payload};
         size_t lens[2] = {strlen(ev->topic), plen};
         hash = store_hash(parts, lens, 2);

@@ -416,6 +416,12 @@ static int corr_row_is(store *s, int64_t seq, const char *channel, const char *d
     return rc;
 }
 
+void store__corr_prefetch(const store *s, uint64_t hash)
+{
+    if (s->corr_slots)
+        __builtin_prefetch(&s->corr_slots[corr_home(s, (uint32_t)(hash >> 32))]);
+}
+
 int store__corr_find_mem(store *s, uint64_t hash, const char *channel, const char *device,
                          const char *corr, int64_t *seq)
 {

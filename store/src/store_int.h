@@ -208,6 +208,8 @@ struct store {
     char errmsg[512];                        /* last failure text, "" if none */
 };
 
+/* Process-wide SQLite settings, once, before the first connection opens. */
+void store__sqlite_setup(void);
 /* Returns the cached statement id, reset and unbound, or NULL (errmsg set). */
 sqlite3_stmt *store__stmt(store *s, enum store__stmt_id id);
 /* Maps a SQLite result code to STORE_E* and records the message in s. */
@@ -249,6 +251,8 @@ uint64_t store__corr_hash(const char *channel, const char *device, const char *c
  * handle appended since (max(seq) moved). 0 or STORE_E*.
  */
 int store__corr_sync(store *s);
+/* Starts loading the tail's table slot for hash (a hint, no effect on results). */
+void store__corr_prefetch(const store *s, uint64_t hash);
 /*
  * Whether the triple is in the tail (a hash hit is checked against the
  * event row): 1 and *seq, 0, or STORE_E*. device NULL = "".

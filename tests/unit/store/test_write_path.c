@@ -63,6 +63,17 @@ TEST(write_path, window_survives_batch_rollback)
     store_close(s);
 }
 
+TEST(write_path, sqlite_keeps_no_memory_statistics)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put(s, 1, NULL), 0);
+    /* SQLITE_CONFIG_MEMSTATUS off (store__sqlite_setup): no global mutex per allocation */
+    ASSERT_EQ(sqlite3_memory_used(), 0);
+    store_close(s);
+}
+
 TEST(write_path, failed_append_in_batch_keeps_window)
 {
     store *s = store_open(":memory:", NULL, NULL, NULL, 0);
