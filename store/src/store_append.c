@@ -332,7 +332,7 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq)
     const char *device, *corr, *params;
     char *params_buf = NULL;
     size_t plen;
-    uint64_t hash = 0;
+    uint64_t hash = 0, key = 0;
     int64_t found = 0, new_seq, num = -1;
     int may = 0; /* event_corr may hold the correlation id: the INSERT checks */
     sqlite3_stmt *st;
@@ -358,7 +358,8 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq)
     if (ev->n_params && !ev->params && !ev->params_json)
         return store__error(s, STORE_EINVAL, "params missing");
     if (corr) {
-        hash = store__corr_hash(ev->channel, device, corr);
+        key = store__corr_key(ev->channel, device);
+        hash = store__corr_hash(key, corr);
         store__corr_prefetch(s, hash); /* the table line loads during the checks below */
     }
     if (!store__json_valid(ev->payload, plen))
@@ -399,7 +400,7 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq)
         goto out_unit;
     }
     if (corr) {
-        may = store__corr_table_may_have(s, ev->channel, device, corr, &num);
+        may = store__corr_table_may_have(s, key, ev->channel, device, corr, &num);
         if (may < 0) {
             rc = may;
             goto out_unit;
@@ -440,7 +441,7 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq)
     new_seq = sqlite3_last_insert_rowid(s->db);
     s->corr_known_seq = new_seq;
     if (corr) {
-        rc = store__corr_add(s, hash, new_seq, ev->channel, device, num);
+        rc = store__corr_add(s, hash, new_seq, key, num);
         if (rc != 0) {
             undo_row(s, STORE__EV_DELETE, new_seq);
             goto out_unit;

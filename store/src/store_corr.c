@@ -1,28 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Correlation ids of a writer handle: (channel, device, correlation id)
- * is unique over the whole log, but the uniqueness is not a UNIQUE index
- * on events any more (schema v3). That index took a random b-tree leaf per
- * append for UUID-like ids and one leaf per device for counters, rewritten
- * into the WAL by every commit: in a 100,000-message drain it was ~40 % of
- * the writer's CPU. Instead:
+ * is unique over the whole log, without a UNIQUE index on events (schema
+ * v3). That index cost every append a probe plus an index leaf written
+ * into the WAL at each commit, a random leaf for UUID-like ids: dropping
+ * it took the writer's CPU in a 100,000-message drain down by a third.
+ * Instead:
  *
  *  - event_corr (channel, device, corr) -> seq, a WITHOUT ROWID table,
- *    holds every correlated event with seq <= store_meta 'corr_indexed';
- *  - the correlated events after it (the tail) are in memory: an
- *    open-addressing table of (64-bit hash of the triple, seq). A hash hit
- *    is checked against the event row, so a collision is never taken for
- *    a duplicate;
+ *    holds every correlated event with seq <= store_meta 'corr_indexed'
+ *    (corr an INTEGER for a plain decimal id, store__corr_num);
+ *  - the correlated events after it (the tail) are in memory: a ring in
+ *    seq order and an open-addressing table by a 64-bit hash of the
+ *    triple. A hash hit is checked against the event row, so a collision
+ *    is never taken for a duplicate;
  *  - the oldest part of the tail moves into event_corr in one sorted
  *    INSERT ... SELECT, with the checkpoint, in one transaction:
  *    store_corr_flush when the ingest is quiet, and by itself at the start
  *    of a transaction once STORE__CORR_TAIL_MAX are pending.
  *
- * An append checks the tail (no SQL unless the hash matches) and event_corr
- * (one read-only lookup) before its INSERT. The tail is rebuilt from the
- * events table (seq > corr_indexed) when it is stale: at the first append,
- * after any rollback, and when another handle appended (max(seq) is not
- * the one this handle last wrote). Notes: docs/store.md "Dedupe".
+ * An append checks the tail (no SQL unless the hash matches), then
+ * event_corr inside its INSERT (WHERE NOT EXISTS), except for a numeric id
+ * above the largest one event_corr holds for its (channel, device) (the
+ * per-key maxima below): counters cost no lookup. The tail is rebuilt from
+ * the events table (seq > corr_indexed) when it is stale: at the first
+ * append, after any rollback, and when another handle appended (max(seq)
+ * is not the one this handle last wrote). Notes: docs/store.md "Dedupe".
  */
 #include "store_int.h"
 
@@ -42,18 +45,18 @@ static uint64_t fnv_more(uint64_t h, const char *p)
     return h;
 }
 
-/* FNV-1a 64 of channel, 0, device ("" = none): the key of a per-key maximum. */
-static uint64_t corr_key_hash(const char *channel, const char *device)
+uint64_t store__corr_key(const char *channel, const char *device)
 {
     const void *parts[2] = {channel, device ? device : ""};
     size_t lens[2] = {strlen(channel), strlen(device ? device : "")};
+    uint64_t key = store_hash(parts, lens, 2);
 
-    return store_hash(parts, lens, 2);
+    return key ? key : 1; /* 0 marks a free slot of the maxima */
 }
 
-uint64_t store__corr_hash(const char *channel, const char *device, const char *corr)
+uint64_t store__corr_hash(uint64_t key, const char *corr)
 {
-    return fnv_more(corr_key_hash(channel, device) * FNV_PRIME, corr);
+    return fnv_more(key * FNV_PRIME, corr);
 }
 
 int64_t store__corr_num(const char *corr)
@@ -77,7 +80,7 @@ int64_t store__corr_num(const char *corr)
  * until it moves them itself, and a reload of the tail starts the cache
  * afresh.
  */
-static store__corr_key *key_slot(const store *s, uint64_t key)
+static store__corr_max *key_slot(const store *s, uint64_t key)
 {
     size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & s->corr_keys_mask;
 
@@ -97,7 +100,7 @@ static void keys_clear(store *s)
 static int keys_reserve(store *s)
 {
     size_t n = s->corr_keys ? s->corr_keys_mask + 1 : 0, want;
-    store__corr_key *tab;
+    store__corr_max *tab;
 
     if (n && (s->corr_keys_n + 1) * 2 <= n)
         return 0;
@@ -123,18 +126,16 @@ static int keys_reserve(store *s)
     return 0;
 }
 
-int store__corr_table_may_have(store *s, const char *channel, const char *device,
+int store__corr_table_may_have(store *s, uint64_t key, const char *channel, const char *device,
                                const char *corr, int64_t *num)
 {
-    uint64_t key = corr_key_hash(channel, device);
-    store__corr_key *k;
+    store__corr_max *k;
     sqlite3_stmt *st;
     int rc;
 
     *num = store__corr_num(corr);
     if (*num < 0)
         return 1;
-    key = key ? key : 1; /* 0 marks a free slot */
     if (s->corr_keys) {
         k = key_slot(s, key);
         if (k->key == key)
@@ -165,11 +166,11 @@ int store__corr_table_may_have(store *s, const char *channel, const char *device
 /* A move put ids of key up to num into event_corr: raise a cached maximum. */
 static void key_raise(store *s, uint64_t key, int64_t num)
 {
-    store__corr_key *k;
+    store__corr_max *k;
 
     if (num < 0 || !s->corr_keys)
         return;
-    k = key_slot(s, key ? key : 1);
+    k = key_slot(s, key);
     if (k->key != 0 && num > k->max)
         k->max = num;
 }
@@ -278,8 +279,7 @@ static int corr_reserve(store *s)
     return 0;
 }
 
-int store__corr_add(store *s, uint64_t hash, int64_t seq, const char *channel,
-                    const char *device, int64_t num)
+int store__corr_add(store *s, uint64_t hash, int64_t seq, uint64_t key, int64_t num)
 {
     int rc = corr_reserve(s);
     size_t pos;
@@ -289,7 +289,7 @@ int store__corr_add(store *s, uint64_t hash, int64_t seq, const char *channel,
     pos = (s->corr_head + s->corr_n) & (s->corr_cap - 1);
     s->corr_ring[pos].hash = hash;
     s->corr_ring[pos].seq = seq;
-    s->corr_ring[pos].key = num >= 0 ? corr_key_hash(channel, device) : 0;
+    s->corr_ring[pos].key = key;
     s->corr_ring[pos].num = num;
     slot_put(s, pos);
     s->corr_n++;
@@ -358,8 +358,10 @@ static int corr_reload(store *s)
             rc = store__error(s, STORE_ENOMEM, "out of memory reading the correlation tail");
             break;
         }
-        rc = store__corr_add(s, store__corr_hash(ch, dev, corr), sqlite3_column_int64(st, 0), ch,
-                             dev, store__corr_num(corr));
+        uint64_t key = store__corr_key(ch, dev);
+
+        rc = store__corr_add(s, store__corr_hash(key, corr), sqlite3_column_int64(st, 0), key,
+                             store__corr_num(corr));
         if (rc != 0)
             break;
     }

@@ -161,15 +161,15 @@ typedef struct store__dedupe_entry {
 typedef struct store__corr_entry {
     uint64_t hash;
     int64_t seq;
-    uint64_t key;                            /* hash of (channel, device) if num >= 0 */
+    uint64_t key;                            /* store__corr_key of (channel, device) */
     int64_t num;                             /* the id as a number (store__corr_num), or -1 */
 } store__corr_entry;
 
 /* A cached per-key maximum (store_corr.c): key 0 = free slot. */
-typedef struct store__corr_key {
+typedef struct store__corr_max {
     uint64_t key;
     int64_t max;                             /* largest numeric id in event_corr, -1 none */
-} store__corr_key;
+} store__corr_max;
 
 struct store {
     sqlite3 *db;                             /* the connection, owned */
@@ -191,7 +191,7 @@ struct store {
     uint64_t *corr_slots;                    /* by hash: tag << 32 | ring position + 1,
                                                 0 = free (store_corr.c); owned */
     size_t corr_slot_mask;                   /* 2 * corr_cap - 1 */
-    store__corr_key *corr_keys;              /* per-key maxima (open addressing), owned */
+    store__corr_max *corr_keys;              /* per-key maxima (open addressing), owned */
     size_t corr_keys_mask, corr_keys_n;
     int64_t corr_known_seq;                  /* max(events.seq) the tail reflects */
     int corr_stale;                          /* tail must be rebuilt before use */
@@ -245,7 +245,10 @@ void store__dedupe_remember(store *s, uint64_t hash, int kind, int64_t ref);
  */
 int store__dedupe_prune(store *s);
 /* Correlation ids (store_corr.c): event_corr plus the in-memory tail. */
-uint64_t store__corr_hash(const char *channel, const char *device, const char *corr);
+/* FNV-1a 64 of channel, 0, device ("" = none), never 0: the per-key maxima's key. */
+uint64_t store__corr_key(const char *channel, const char *device);
+/* FNV-1a 64 of channel, 0, device, 0, corr, continued from its key. */
+uint64_t store__corr_hash(uint64_t key, const char *corr);
 /*
  * Inside the transaction: rebuilds the tail when stale or when another
  * handle appended since (max(seq) moved). 0 or STORE_E*.
@@ -266,8 +269,7 @@ int store__corr_find_table(store *s, const char *channel, const char *device, co
  * Remembers the event just inserted (num: store__corr_num of its id); 0 or
  * STORE_ENOMEM (the tail is unchanged).
  */
-int store__corr_add(store *s, uint64_t hash, int64_t seq, const char *channel,
-                    const char *device, int64_t num);
+int store__corr_add(store *s, uint64_t hash, int64_t seq, uint64_t key, int64_t num);
 /*
  * A correlation id as event_corr stores it: "0" or 1-18 digits without a
  * leading zero is that number (>= 0, stored as an INTEGER), anything else
@@ -281,7 +283,7 @@ void store__corr_bind(sqlite3_stmt *st, int i, const char *corr);
  * largest one stored for (channel, device) (no lookup needed), else 1; or
  * STORE_E*. *num = store__corr_num(corr).
  */
-int store__corr_table_may_have(store *s, const char *channel, const char *device,
+int store__corr_table_may_have(store *s, uint64_t key, const char *channel, const char *device,
                                const char *corr, int64_t *num);
 /* Inside the transaction: moves the max oldest of the tail into event_corr; 0 or STORE_E*. */
 int store__corr_move(store *s, size_t max);

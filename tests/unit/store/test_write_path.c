@@ -420,6 +420,13 @@ TEST(write_path, correlation_numbers_stored_as_integers_by_one_rule)
     store_close(s);
 }
 
+static int may_have(store *s, const char *channel, const char *device, const char *corr,
+                    int64_t *num)
+{
+    return store__corr_table_may_have(s, store__corr_key(channel, device), channel, device, corr,
+                                      num);
+}
+
 TEST(write_path, correlation_numbers_above_the_stored_maximum_need_no_lookup)
 {
     store *s = store_open(":memory:", NULL, NULL, NULL, 0);
@@ -436,14 +443,14 @@ TEST(write_path, correlation_numbers_above_the_stored_maximum_need_no_lookup)
     ASSERT_EQ(store_corr_flush(s, 0, 1000), 22);
     ASSERT_EQ(q_int(s, "SELECT count(*) FROM event_corr WHERE typeof(corr) = 'integer'"), 20);
     /* the moves raised the cached maximum of (telemetry, dev-1) to 20 */
-    ASSERT_EQ(store__corr_table_may_have(s, "telemetry", "dev-1", "21", &num), 0);
+    ASSERT_EQ(may_have(s, "telemetry", "dev-1", "21", &num), 0);
     ASSERT_EQ(num, 21);
-    ASSERT_EQ(store__corr_table_may_have(s, "telemetry", "dev-1", "20", &num), 1);
-    ASSERT_EQ(store__corr_table_may_have(s, "telemetry", "dev-1", "5", &num), 1);
-    ASSERT_EQ(store__corr_table_may_have(s, "telemetry", "dev-1", "xyz", &num), 1);
+    ASSERT_EQ(may_have(s, "telemetry", "dev-1", "20", &num), 1);
+    ASSERT_EQ(may_have(s, "telemetry", "dev-1", "5", &num), 1);
+    ASSERT_EQ(may_have(s, "telemetry", "dev-1", "xyz", &num), 1);
     ASSERT_EQ(num, -1);
-    ASSERT_EQ(store__corr_table_may_have(s, "telemetry", "dev-2", "5", &num), 0);
-    ASSERT_EQ(store__corr_table_may_have(s, "other", "dev-1", "5", &num), 0);
+    ASSERT_EQ(may_have(s, "telemetry", "dev-2", "5", &num), 0);
+    ASSERT_EQ(may_have(s, "other", "dev-1", "5", &num), 0);
     /* the ones at or below it are looked up and found; "7" is not "007" */
     ASSERT_EQ(put_corr(s, "dev-1", "5", &seq), STORE_DUP);
     ASSERT_EQ(seq, 5);
@@ -624,8 +631,8 @@ TEST(write_path, correlation_hash_hit_is_checked_against_the_row)
     ASSERT_EQ(store_begin(s), 0);
     ASSERT_EQ(put_corr(s, "dev-1", "p", NULL), STORE_DUP);
     /* a colliding hash: "q" hashes to an entry whose row holds "p" */
-    ASSERT_EQ(store__corr_add(s, store__corr_hash("telemetry", "dev-1", "q"), seq, "telemetry",
-                              "dev-1", -1), 0);
+    ASSERT_EQ(store__corr_add(s, store__corr_hash(store__corr_key("telemetry", "dev-1"), "q"), seq,
+                              store__corr_key("telemetry", "dev-1"), -1), 0);
     ASSERT_EQ(put_corr(s, "dev-1", "q", &seq), 0);
     ASSERT_EQ(seq, 2);
     ASSERT_EQ(put_corr(s, "dev-1", "q", &seq), STORE_DUP);
