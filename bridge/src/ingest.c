@@ -1185,16 +1185,24 @@ out:
  * (the journal does those) and a light stream never lingers (its batches
  * stay small), so its commit latency is unchanged.
  */
-static void linger(bridge_ingest *ing)
+/* The CLOCK_REALTIME time us (< 1 s) from now: a deadline for cv_items. */
+static struct timespec deadline_in_us(long us)
 {
     struct timespec until;
 
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += LINGER_US * 1000L;
+    until.tv_nsec += us * 1000L;
     if (until.tv_nsec >= 1000000000L) {
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
+    return until;
+}
+
+static void linger(bridge_ingest *ing)
+{
+    struct timespec until = deadline_in_us(LINGER_US);
+
     ing->writer_lingering = 1;
     while (ing->queued < ing->opt.batch_max && !ing->stopping)
         if (pthread_cond_timedwait(&ing->cv_items, &ing->mu, &until) == ETIMEDOUT)
@@ -1233,14 +1241,8 @@ static int move_correlation_ids(bridge_ingest *ing, int *lingering)
     int n;
 
     if (*lingering) {
-        struct timespec until;
+        struct timespec until = deadline_in_us(CORR_QUIET_US);
 
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += CORR_QUIET_US * 1000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
         ing->writer_waiting = 1;
         pthread_cond_timedwait(&ing->cv_items, &ing->mu, &until);
         ing->writer_waiting = 0;

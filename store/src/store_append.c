@@ -433,9 +433,10 @@ int store_append_event(store *s, const store_event *ev, int64_t *seq)
     if (may && sqlite3_changes(s->db) == 0) {
         /* the INSERT found the triple in event_corr: report its seq */
         rc = store__corr_find_table(s, ev->channel, device, corr, &found);
-        rc = rc == 1 ? STORE_DUP
-                     : rc < 0 ? rc
-                              : store__error(s, STORE_EIO, "event insert ignored without a stored duplicate");
+        if (rc == 1)
+            rc = STORE_DUP;
+        else if (rc == 0)
+            rc = store__error(s, STORE_EIO, "event insert ignored without a stored duplicate");
         goto out_unit;
     }
     new_seq = sqlite3_last_insert_rowid(s->db);

@@ -260,6 +260,16 @@ TEST(write_path, correlation_dup_in_batch_and_across_commits)
     store_close(s);
 }
 
+/* Opens two appending handles on one new file: 0 if both opened. */
+static int open_pair(tmpdb *t, store **a, store **b)
+{
+    if (tmpdb_init(t) != 0)
+        return -1;
+    *a = store_open(t->path, NULL, NULL, NULL, 0);
+    *b = store_open(t->path, NULL, NULL, NULL, 0);
+    return *a && *b ? 0 : -1;
+}
+
 /* Appends the event with correlation id corr (payload {"c":"corr"}); the store result. */
 static int put_corr(store *s, const char *device, const char *corr, int64_t *seq)
 {
@@ -473,11 +483,7 @@ TEST(write_path, correlation_maximum_of_another_handle)
     store *a, *b;
     int64_t seq = 0;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    a = store_open(t.path, NULL, NULL, NULL, 0);
-    b = store_open(t.path, NULL, NULL, NULL, 0);
-    ASSERT_NOT_NULL(a);
-    ASSERT_NOT_NULL(b);
+    ASSERT_EQ(open_pair(&t, &a, &b), 0);
     ASSERT_EQ(put_corr(a, "dev-1", "1", NULL), 0); /* a caches "no numbers stored" */
     ASSERT_EQ(put_corr(b, "dev-1", "2", NULL), 0);
     ASSERT_EQ(store_corr_flush(b, 0, 100), 2);      /* 1 and 2 now only in event_corr */
@@ -597,11 +603,7 @@ TEST(write_path, correlation_ids_of_two_handles)
     store *a, *b;
     int64_t seq = 0;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    a = store_open(t.path, NULL, NULL, NULL, 0);
-    b = store_open(t.path, NULL, NULL, NULL, 0);
-    ASSERT_NOT_NULL(a);
-    ASSERT_NOT_NULL(b);
+    ASSERT_EQ(open_pair(&t, &a, &b), 0);
     ASSERT_EQ(put_corr(a, "dev-1", "1", NULL), 0);
     ASSERT_EQ(put_corr(b, "dev-1", "2", NULL), 0);
     /* each sees what the other appended, before any move to event_corr */
@@ -1029,11 +1031,7 @@ TEST(write_path, two_appending_handles_see_each_others_hashes)
     store *a, *b;
     int64_t seq = 0;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    a = store_open(t.path, NULL, NULL, NULL, 0);
-    b = store_open(t.path, NULL, NULL, NULL, 0);
-    ASSERT_NOT_NULL(a);
-    ASSERT_NOT_NULL(b);
+    ASSERT_EQ(open_pair(&t, &a, &b), 0);
     ASSERT_EQ(put(a, 1, &seq), 0);
     ASSERT_EQ(put(b, 2, &seq), 0); /* b loads its window */
     ASSERT_EQ(put(a, 3, &seq), 0); /* a's window is now behind b's row 2 */
