@@ -462,6 +462,7 @@ store *store_open(const char *path, const store_options *opt, int *err, char *di
     s->window_stale = 1;
     s->corr_stale = 1;
     s->corr_tail_max = STORE__CORR_TAIL_MAX;
+    s->corr_keys_max = STORE__CORR_KEYS_MAX;
     if (o.dedupe_window > (size_t)STORE__WINDOW_MAX) {
         copy_diag(diag, diag_size, "dedupe window too large");
         if (err)

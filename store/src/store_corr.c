@@ -102,12 +102,10 @@ static int keys_reserve(store *s)
     size_t n = s->corr_keys ? s->corr_keys_mask + 1 : 0, want;
     store__corr_max *tab;
 
+    if (s->corr_keys_n >= s->corr_keys_max)
+        keys_clear(s); /* full: start over, the keys are queried again as they come */
     if (n && (s->corr_keys_n + 1) * 2 <= n)
         return 0;
-    if (s->corr_keys_n >= STORE__CORR_KEYS_MAX) {
-        keys_clear(s);
-        return 0;
-    }
     want = n ? n * 2 : 256;
     tab = calloc(want, sizeof(*tab));
     if (!tab)

@@ -99,7 +99,7 @@
  */
 #define STORE__CORR_TAIL_MAX 122880
 #define STORE__CORR_FORCED_MOVE 4096
-#define STORE__CORR_KEYS_MAX 1048576  /* (channel, device) maxima cached, then start over */
+#define STORE__CORR_KEYS_MAX 262144   /* (channel, device) maxima cached (8 MiB), then start over */
 
 /* Cached prepared statements, prepared on first use. */
 enum store__stmt_id {
@@ -193,6 +193,7 @@ struct store {
     size_t corr_slot_mask;                   /* 2 * corr_cap - 1 */
     store__corr_max *corr_keys;              /* per-key maxima (open addressing), owned */
     size_t corr_keys_mask, corr_keys_n;
+    size_t corr_keys_max;                    /* STORE__CORR_KEYS_MAX (tests lower it) */
     int64_t corr_known_seq;                  /* max(events.seq) the tail reflects */
     int corr_stale;                          /* tail must be rebuilt before use */
     size_t corr_tail_max;                    /* STORE__CORR_TAIL_MAX (tests lower it) */

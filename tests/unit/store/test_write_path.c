@@ -477,6 +477,34 @@ TEST(write_path, correlation_numbers_above_the_stored_maximum_need_no_lookup)
     store_close(s);
 }
 
+TEST(write_path, correlation_maxima_cache_starts_over_when_full)
+{
+    store *s = store_open(":memory:", NULL, NULL, NULL, 0);
+    char dev[16];
+    int64_t seq = 0;
+
+    ASSERT_NOT_NULL(s);
+    s->corr_keys_max = 4;
+    for (int d = 0; d < 10; d++) {
+        snprintf(dev, sizeof(dev), "dev-%d", d);
+        ASSERT_EQ(put_corr(s, dev, "1", NULL), 0);
+        ASSERT_EQ(put_corr(s, dev, "2", NULL), 0);
+    }
+    ASSERT_EQ(store_corr_flush(s, 0, 1000), 20);
+    ASSERT_LE(s->corr_keys_n, 4u);
+    /* every key's numbers are still found, cached or queried again */
+    for (int d = 9; d >= 0; d--) {
+        snprintf(dev, sizeof(dev), "dev-%d", d);
+        ASSERT_EQ(put_corr(s, dev, "2", &seq), STORE_DUP);
+        ASSERT_EQ(seq, 2 * d + 2);
+        ASSERT_EQ(put_corr(s, dev, "1", &seq), STORE_DUP);
+        ASSERT_EQ(seq, 2 * d + 1);
+        ASSERT_EQ(put_corr(s, dev, "3", NULL), 0);
+    }
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM events"), 30);
+    store_close(s);
+}
+
 TEST(write_path, correlation_maximum_of_another_handle)
 {
     tmpdb t;
