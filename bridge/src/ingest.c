@@ -63,7 +63,7 @@
 #define PROJECTOR_DEFER_MS 250            /* while lingering, renewed every LINGER_WINDOW_US */
 #define CORR_MOVE_MIN 256                 /* idle on a light stream: correlation ids move to
                                              the store's table once this many are pending ... */
-#define CORR_MOVE_MAX 1024                /* ... at most this many per transaction (~3 ms) */
+#define CORR_MOVE_MAX 1024                /* ... at most this many per transaction (2-6 ms) */
 #define CORR_QUIET_US 20000               /* after a burst: only once no message came this long */
 
 enum outcome {
