@@ -5,7 +5,8 @@
 # mosquitto while the bridge's session exists, then starts the bridge and
 # prints msg/s until all are stored, the bridge's and mosquitto's CPU during
 # the drain, the CPU of each bridge thread (ab-writer, MQTTAsync_rcv, ...)
-# and the commit count. PERF="perf record -g -o /tmp/perf.data --" runs the
+# and the commit count. DEVICES (8) sets the simulated fleet's size.
+# PERF="perf record -g -o /tmp/perf.data --" runs the
 # draining bridge under a profiler; BRIDGE_ARGS adds flags to the bridge;
 # 'keep' keeps the work folder. Prints figures, asserts nothing.
 set -u
@@ -31,7 +32,7 @@ sleep 0.3
 url=mqtt://127.0.0.1:$port
 $build/bridge/asyncbridge run --spec $spec --broker $url --db $work/b.db --http 127.0.0.1:0 ${BRIDGE_ARGS:-} >$work/b.log 2>&1 & bpid=$!
 sleep 1; kill -TERM $bpid; wait $bpid
-$build/firmware-sim/asyncbridge-sim --spec $spec --broker $url --devices 8 --rate 0 --count $msgs --qos 1 --seed 1 --client-prefix q >/dev/null 2>$work/sim.log
+$build/firmware-sim/asyncbridge-sim --spec $spec --broker $url --devices ${DEVICES:-8} --rate 0 --count $msgs --qos 1 --seed 1 --client-prefix q >/dev/null 2>$work/sim.log
 t0=$(date +%s.%N)
 m0=$(awk '{print $14+$15}' /proc/$mpid/stat)
 ${PERF:-} $build/bridge/asyncbridge run --spec $spec --broker $url --db $work/b.db --http 127.0.0.1:0 ${BRIDGE_ARGS:-} >>$work/b.log 2>&1 & bpid=$!
