@@ -41,6 +41,12 @@ static inline void tmpdb_release(tmpdb *t)
     rmdir(t->dir);
 }
 
+/* A writer handle with default options on a new tmpdb file; NULL on failure. */
+static inline store *tmpdb_store(tmpdb *t)
+{
+    return tmpdb_init(t) == 0 ? store_open(t->path, NULL, NULL, NULL, 0) : NULL;
+}
+
 /* One integer from a query; -999999 on error. */
 static inline int64_t q_int(store *s, const char *sql)
 {

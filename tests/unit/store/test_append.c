@@ -347,8 +347,7 @@ TEST(store, reopen_keeps_data_and_window)
     int64_t seq = 0, id = 0;
     store_stats st;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    s = store_open(t.path, NULL, NULL, NULL, 0);
+    s = tmpdb_store(&t);
     ASSERT_NOT_NULL(s);
     ASSERT_EQ(store_append_event(s, &ev, &seq), 0);
     ASSERT_EQ(store_append_dead_letter(s, &dl, &id), 0);

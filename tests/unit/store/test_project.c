@@ -203,8 +203,7 @@ TEST(project, checkpoint_atomic_no_double_count)
     store_projector_options o = {.batch_max = 3};
     size_t n = 0;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    s = store_open(t.path, NULL, NULL, NULL, 0);
+    s = tmpdb_store(&t);
     ASSERT_NOT_NULL(s);
     for (int i = 0; i < 10; i++) {
         char p[32];
@@ -333,8 +332,7 @@ TEST(project, rebuild_equals_incremental_random_batches)
     store_projector_options o = {.bucket_ms = 10000};
     char diag[256];
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    s = store_open(t.path, NULL, NULL, NULL, 0);
+    s = tmpdb_store(&t);
     ASSERT_NOT_NULL(s);
     ASSERT_EQ(store_begin(s), 0);
     for (int i = 0; i < 2000; i++) {
@@ -393,8 +391,7 @@ TEST(project, projector_thread)
     int err = 0;
     int64_t last = 0;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    s = store_open(t.path, NULL, NULL, NULL, 0);
+    s = tmpdb_store(&t);
     ASSERT_NOT_NULL(s);
     p = store_projector_start(t.path, &(store_projector_options){.batch_max = 50,
                                                                  .interval_ms = 50},
@@ -469,8 +466,7 @@ TEST(project, projector_defer_holds_folds_until_released)
     store_projector *p;
     int64_t first, last;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    s = store_open(t.path, NULL, NULL, NULL, 0);
+    s = tmpdb_store(&t);
     ASSERT_NOT_NULL(s);
     p = store_projector_start(t.path, &(store_projector_options){.batch_max = 50,
                                                                  .interval_ms = 60000,
@@ -505,8 +501,7 @@ TEST(project, projector_defer_is_capped)
     store_projector *p;
     int64_t last;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    s = store_open(t.path, NULL, NULL, NULL, 0);
+    s = tmpdb_store(&t);
     ASSERT_NOT_NULL(s);
     p = store_projector_start(t.path, &(store_projector_options){.batch_max = 50,
                                                                  .interval_ms = 60000,
@@ -585,8 +580,7 @@ TEST(project, batch_fold_equals_per_event_reference)
     unsigned seed = 777;
     store_projector_options o = {.bucket_ms = 10000};
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    s = store_open(t.path, NULL, NULL, NULL, 0);
+    s = tmpdb_store(&t);
     ASSERT_NOT_NULL(s);
     ASSERT_EQ(store_begin(s), 0);
     for (int i = 0; i < 1500; i++) {

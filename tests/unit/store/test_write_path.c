@@ -194,8 +194,7 @@ TEST(write_path, migrates_v1_file)
     store *s;
     int64_t seq = 0;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    s = store_open(t.path, NULL, NULL, NULL, 0);
+    s = tmpdb_store(&t);
     ASSERT_NOT_NULL(s);
     ASSERT_EQ(put(s, 1, NULL), 0);
     /* turn the file back into a version 1 file */
@@ -263,10 +262,8 @@ TEST(write_path, correlation_dup_in_batch_and_across_commits)
 /* Opens two appending handles on one new file: 0 if both opened. */
 static int open_pair(tmpdb *t, store **a, store **b)
 {
-    if (tmpdb_init(t) != 0)
-        return -1;
-    *a = store_open(t->path, NULL, NULL, NULL, 0);
-    *b = store_open(t->path, NULL, NULL, NULL, 0);
+    *a = tmpdb_store(t);
+    *b = *a ? store_open(t->path, NULL, NULL, NULL, 0) : NULL;
     return *a && *b ? 0 : -1;
 }
 
@@ -288,8 +285,7 @@ TEST(write_path, migrates_v2_file_with_correlation_ids)
     store *s;
     int64_t seq = 0;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    s = store_open(t.path, NULL, NULL, NULL, 0);
+    s = tmpdb_store(&t);
     ASSERT_NOT_NULL(s);
     ASSERT_EQ(put_corr(s, "dev-1", "a", NULL), 0);
     ASSERT_EQ(put_corr(s, NULL, "b", NULL), 0);
@@ -533,8 +529,7 @@ TEST(write_path, correlation_checkpoint_below_a_reused_seq)
     store_event plain = wp_event("{\"plain\":1}");
     int64_t seq = 0;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    s = store_open(t.path, NULL, NULL, NULL, 0);
+    s = tmpdb_store(&t);
     ASSERT_NOT_NULL(s);
     /* the dedupe row of the plain event fails: its event row is undone */
     ASSERT_EQ(sqlite3_exec(s->db, "CREATE TRIGGER no_dedupe BEFORE INSERT ON dedupe"
@@ -599,8 +594,7 @@ TEST(write_path, correlation_tail_rebuilt_after_reopen_and_rollback)
     store *s;
     int64_t seq = 0;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    s = store_open(t.path, NULL, NULL, NULL, 0);
+    s = tmpdb_store(&t);
     ASSERT_NOT_NULL(s);
     ASSERT_EQ(put_corr(s, "dev-1", "x", NULL), 0);
     ASSERT_EQ(put_corr(s, "dev-1", "y", NULL), 0);
@@ -770,8 +764,7 @@ TEST(write_path, checkpointer_woken_per_wal_growth_not_per_commit)
     store *s;
     sqlite3 *reader;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    s = store_open(t.path, NULL, NULL, NULL, 0);
+    s = tmpdb_store(&t);
     ASSERT_NOT_NULL(s);
     ASSERT_EQ(put(s, 0, NULL), 0);
     ASSERT_NOT_NULL(s->ckpt);
@@ -906,8 +899,7 @@ TEST(write_path, wal_writes_combined_and_visible_at_commit)
     char payload[3100];
     int64_t total = 0;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    s = store_open(t.path, NULL, NULL, NULL, 0);
+    s = tmpdb_store(&t);
     ASSERT_NOT_NULL(s);
     {
         sqlite3_vfs *vfs = NULL;
@@ -964,8 +956,7 @@ TEST(write_path, no_checkpointer_for_memory_and_readers)
     store_close(s);
 
     /* a projector-style handle (folds, never appends) and a reader: none either */
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    s = store_open(t.path, NULL, NULL, NULL, 0);
+    s = tmpdb_store(&t);
     ASSERT_NOT_NULL(s);
     ASSERT_EQ(put(s, 1, NULL), 0);
     ASSERT_NOT_NULL(s->ckpt);
@@ -1027,8 +1018,7 @@ TEST(write_path, busy_handler_waits_then_gives_up_or_gets_lock)
     release_later r = {.delay_ms = 50, .rc = -1};
     pthread_t th;
 
-    ASSERT_EQ(tmpdb_init(&t), 0);
-    a = store_open(t.path, NULL, NULL, NULL, 0);
+    a = tmpdb_store(&t);
     ASSERT_NOT_NULL(a);
     b = store_open(t.path, &ob, NULL, NULL, 0);
     ASSERT_NOT_NULL(b);
