@@ -478,8 +478,8 @@ int store_corr_flush(store *s, size_t min, size_t max)
         return store__error(s, STORE_EREADONLY, "store opened read-only");
     if (s->in_batch && (s->batch_broken || sqlite3_get_autocommit(s->db) != 0))
         return store__error(s, STORE_EIO, "batch was rolled back after an earlier error");
-    if ((s->corr_stale && min > 0) || store__corr_pending(s) < min ||
-        (!s->corr_stale && store__corr_pending(s) == 0))
+    /* stale: only min 0 reloads the tail to see what is pending */
+    if (s->corr_stale ? min > 0 : store__corr_pending(s) == 0 || store__corr_pending(s) < min)
         return 0;
     own = !s->in_batch;
     if (own && (rc = tx_stmt(s, STORE__BEGIN, "cannot begin indexing correlation ids")) != 0)

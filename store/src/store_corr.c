@@ -352,12 +352,13 @@ static int corr_reload(store *s)
         const char *ch = (const char *)sqlite3_column_text(st, 1);
         const char *dev = (const char *)sqlite3_column_text(st, 2);
         const char *corr = (const char *)sqlite3_column_text(st, 3);
+        uint64_t key;
+
         if (!ch || !dev || !corr) {
             rc = store__error(s, STORE_ENOMEM, "out of memory reading the correlation tail");
             break;
         }
-        uint64_t key = store__corr_key(ch, dev);
-
+        key = store__corr_key(ch, dev);
         rc = store__corr_add(s, store__corr_hash(key, corr), sqlite3_column_int64(st, 0), key,
                              store__corr_num(corr));
         if (rc != 0)

@@ -225,6 +225,7 @@ TEST(write_path, batch_dropped_by_sqlite_is_not_committed)
     /* a later append must not autocommit on its own */
     ASSERT_EQ(put(s, 3, NULL), STORE_EIO);
     ASSERT_STR_CONTAINS(store_errmsg(s), "rolled back");
+    ASSERT_EQ(store_corr_flush(s, 0, 100), STORE_EIO); /* nor may a move */
     ASSERT_EQ(store_commit(s), STORE_EIO);
     ASSERT_EQ(q_int(s, "SELECT count(*) FROM events"), 1);
     /* the window forgot 2 (reloaded), remembers 1 */
@@ -601,6 +602,15 @@ TEST(write_path, correlation_tail_rebuilt_after_reopen_and_rollback)
     ASSERT_EQ(store_corr_flush(s, 0, 100), 2);
     ASSERT_EQ(put_corr(s, "dev-1", "z", NULL), 0);
     store_close(s); /* "z" only in the log, not in event_corr */
+    {
+        store_options ro = {.flags = STORE_OPEN_READONLY};
+        store *r = store_open(t.path, &ro, NULL, NULL, 0);
+
+        ASSERT_NOT_NULL(r);
+        ASSERT_EQ(store_corr_flush(r, 0, 100), STORE_EREADONLY);
+        store_close(r);
+    }
+    ASSERT_EQ(store_corr_flush(NULL, 0, 100), STORE_EINVAL);
     s = store_open(t.path, NULL, NULL, NULL, 0);
     ASSERT_NOT_NULL(s);
     ASSERT_EQ(q_int(s, "SELECT count(*) FROM event_corr"), 2);
