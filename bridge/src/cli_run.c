@@ -21,6 +21,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "mqtt_in.h"
+#include "sockio.h"
 #include "store/store.h"
 
 /* What the MQTT handler, the commit hook and /readyz need. */
@@ -105,6 +106,7 @@ static int on_mqtt_message(void *ctx, const char *topic, size_t topic_len,
             return 0;
         if (atomic_load(&rc->stopping))
             return -1;
+        bridge_sockio_flush(); /* the earlier messages' acknowledgements go now */
         {
             struct timespec ts = { .tv_sec = delay_ms / 1000,
                                    .tv_nsec = (long)(delay_ms % 1000) * 1000000L };

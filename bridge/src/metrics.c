@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "http_route.h"
+#include "sockio.h"
 
 static const int slot_status[BRIDGE_METRICS_STATUS_SLOTS] = {
     200, 400, 403, 404, 405, 414, 426, 431, 500, 503, 101, 0,
@@ -115,6 +116,30 @@ static void render_ingest(bridge_buf *b, const bridge_metrics_input *in)
     bridge_buf_printf(b, "asyncbridge_ingest_queue_depth %llu\n", ld(&st->queue_depth));
 }
 
+/* Paho's batched socket I/O (sockio.h): how many system calls it saved. */
+static void render_sockio(bridge_buf *b)
+{
+    bridge_sockio_stats io;
+
+    bridge_sockio_get_stats(&io);
+    help(b, "asyncbridge_mqtt_socket_reads_total", "counter",
+         "system calls that read the MQTT socket for Paho (with read-ahead)");
+    bridge_buf_printf(b, "asyncbridge_mqtt_socket_reads_total %llu\n",
+                      (unsigned long long)io.reads);
+    help(b, "asyncbridge_mqtt_reads_buffered_total", "counter",
+         "Paho socket reads answered from that buffer (no system call)");
+    bridge_buf_printf(b, "asyncbridge_mqtt_reads_buffered_total %llu\n",
+                      (unsigned long long)io.served);
+    help(b, "asyncbridge_mqtt_writes_buffered_total", "counter",
+         "acknowledgements buffered and sent in batches");
+    bridge_buf_printf(b, "asyncbridge_mqtt_writes_buffered_total %llu\n",
+                      (unsigned long long)io.writes);
+    help(b, "asyncbridge_mqtt_socket_sends_total", "counter",
+         "system calls that sent buffered acknowledgements");
+    bridge_buf_printf(b, "asyncbridge_mqtt_socket_sends_total %llu\n",
+                      (unsigned long long)io.sends);
+}
+
 static void render_http(bridge_buf *b, const bridge_http_metrics *m)
 {
     size_t nroutes = 0;
@@ -188,6 +213,7 @@ void bridge_metrics_render(bridge_buf *b, const bridge_metrics_input *in)
     if (in->broker_known) {
         help(b, "asyncbridge_mqtt_connected", "gauge", "1 when connected to the broker");
         bridge_buf_printf(b, "asyncbridge_mqtt_connected %d\n", in->broker_connected ? 1 : 0);
+        render_sockio(b);
     }
     if (in->http)
         render_http(b, in->http);
