@@ -22,6 +22,8 @@
 
 #include <MQTTAsync.h>
 
+#include "sockio.h"
+
 #define MAX_TOPICS 8
 
 typedef struct bench {
@@ -132,7 +134,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: bench_ceiling --broker tcp://HOST:PORT --client-id ID [--mode live|subscribe|drain]\n"
             "                     [--topic FILTER]... [--qos 0|1|2] [--expect N] [--timeout S]\n"
-            "                     [--paho-trace default|error] [--latency FIELD]\n");
+            "                     [--paho-trace default|error] [--paho-io stock|batched]\n"
+            "                     [--latency FIELD]\n");
 }
 
 int main(int argc, char **argv)
@@ -178,6 +181,15 @@ int main(int argc, char **argv)
                 MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
             } else if (strcmp(v, "default") != 0) {
                 fprintf(stderr, "bench_ceiling: --paho-trace wants default or error\n");
+                return 2;
+            }
+        } else if (strcmp(argv[i - 1], "--paho-io") == 0) {
+            /* "batched": Paho's socket reads and acknowledgements batched
+             * as asyncbridge runs them (bridge/src/sockio.h) */
+            if (strcmp(v, "batched") == 0) {
+                bridge_sockio_enable();
+            } else if (strcmp(v, "stock") != 0) {
+                fprintf(stderr, "bench_ceiling: --paho-io wants stock or batched\n");
                 return 2;
             }
         } else if (strcmp(argv[i - 1], "--qos") == 0) {

@@ -7,7 +7,8 @@
 #   (b) asyncbridge's durable ingest live (`asyncbridge run` on
 #       examples/fleet.yaml, temp db);
 #   (c) backlog drains in BENCH_ROUNDS rounds, each: the ceiling (stock Paho,
-#       then trace off), then the bridge; and the medians of the ratios;
+#       trace off, trace off with batched socket I/O), then the bridge; and
+#       the medians of the ratios;
 #   (d) the validator and router micro-benchmarks, if built.
 # The load is asyncbridge-sim (QoS 1, as fast as the broker takes it).
 # Prints a table; asserts nothing; exits 0. Environment: BENCH_MSGS (100000),
@@ -158,17 +159,18 @@ fi
 
 # ---- (c) backlog drains, in rounds ----------------------------------------------
 # Each round drains the same backlog with the count-only subscriber (stock
-# Paho, then trace off) and then with the bridge, so a slow or fast phase of
+# Paho, trace off, trace off with batched I/O) and then with the bridge, so a slow or fast phase of
 # the machine hits both sides of a ratio; the summary gives the medians.
-ceiling_drain() {  # client-id [t]: queues the load for a new session, prints the drain's JSON line
+ceiling_drain() {  # client-id [t|b]: queues the load for a new session, prints the drain's JSON line
     local extra=()
     [ "${2:-}" = t ] && extra=(--paho-trace error)
+    [ "${2:-}" = b ] && extra=(--paho-trace error --paho-io batched)
     "$ceiling" --broker "$turl" --client-id "$1" --mode subscribe "${extra[@]}" "${topics[@]}" >/dev/null 2>>"$work/ceil.log"
     load "$1" >/dev/null
     "$ceiling" --broker "$turl" --client-id "$1" --mode drain "${extra[@]}" "${topics[@]}" --expect "$msgs" --timeout 300 2>>"$work/ceil.log" | tail -n 1
 }
 med() { $py -c "import sys, statistics; v=[float(x) for x in sys.argv[1:] if x not in ('', '?', '-')]; print(('%.2f' % statistics.median(v)) if v else '?')" "$@" 2>/dev/null || echo '?'; }
-r_stock=(); r_trace=(); r_first=(); r_rate=()
+r_stock=(); r_trace=(); r_batch=(); r_first=(); r_rate=()
 for r in $(seq "$rounds"); do
     # a fresh broker per round: the offline sessions of earlier drains would
     # otherwise get a copy of every message queued later
@@ -183,6 +185,10 @@ for r in $(seq "$rounds"); do
     ceiling_backlog_t=$(jget rate <<<"$line")
     ceiling_backlog_t_first=$(jget rate_first <<<"$line")
     row "ceiling backlog drain, trace off #$r" "${ceiling_backlog_t:-?}" "1.00" "$(jget cpu_s <<<"$line")" "$(jget maxrss_kb <<<"$line")" "the same subscriber with Paho's trace level 'error'"
+    # and with Paho's socket reads and acknowledgements batched, as asyncbridge does them
+    line=$(ceiling_drain "ceil-backlog-b-$r" b)
+    ceiling_backlog_b=$(jget rate <<<"$line")
+    row "ceiling backlog drain, batched I/O #$r" "${ceiling_backlog_b:-?}" "1.00" "$(jget cpu_s <<<"$line")" "$(jget maxrss_kb <<<"$line")" "trace off and --paho-io batched (bridge/src/sockio.h)"
     [ "$bridge_ok" = 1 ] || continue
     # the bridge: session exists, bridge away while the load is queued, then
     # drain. The poller starts first (python's start-up is not timed) and
@@ -201,8 +207,9 @@ for r in $(seq "$rounds"); do
             rate=$($py -c "print('%.0f' % ($msgs / ($t1 - $t0)))")
             cpu=$($py -c "print('%.2f' % ($(proc_cpu $bpid) / $tick))")
             rs=$(ratio "$rate" "$ceiling_backlog"); rt=$(ratio "$rate" "${ceiling_backlog_t:-0}")
-            r_rate+=("$rate"); r_stock+=("$rs"); r_trace+=("$rt")
-            row "asyncbridge run backlog drain #$r" "$rate" "$rs" "$cpu" "$(proc_hwm $bpid)" "from process start (spec, store, connect); $rt of the trace-off ceiling"
+            rb=$(ratio "$rate" "${ceiling_backlog_b:-0}")
+            r_rate+=("$rate"); r_stock+=("$rs"); r_trace+=("$rt"); r_batch+=("$rb")
+            row "asyncbridge run backlog drain #$r" "$rate" "$rs" "$cpu" "$(proc_hwm $bpid)" "from process start (spec, store, connect); $rt of the trace-off ceiling, $rb of the batched one"
             # first message received (events.received_at) to the last commit
             # seen, against the ceiling's first to last message
             first=$($py -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select min(received_at) from events where channel != 'status'\").fetchone()[0] / 1000.0)" "$db" 2>/dev/null)
@@ -220,7 +227,7 @@ for r in $(seq "$rounds"); do
     fi
 done
 if [ "${#r_rate[@]}" -gt 0 ]; then
-    row "asyncbridge backlog drain, median" "$(med "${r_rate[@]}" | cut -d. -f1)" "$(med "${r_stock[@]}")" "-" "-" "median of ${#r_rate[@]} rounds' ratios: stock $(printf '%s ' "${r_stock[@]}")| trace off $(med "${r_trace[@]}") | from the first message $(med "${r_first[@]}")"
+    row "asyncbridge backlog drain, median" "$(med "${r_rate[@]}" | cut -d. -f1)" "$(med "${r_stock[@]}")" "-" "-" "median of ${#r_rate[@]} rounds' ratios: stock $(printf '%s ' "${r_stock[@]}")| trace off $(med "${r_trace[@]}") | batched I/O $(med "${r_batch[@]}") | from the first message $(med "${r_first[@]}")"
 fi
 # ---- (d) micro-benchmarks ---------------------------------------------------------
 micro=""
