@@ -188,7 +188,7 @@ for r in $(seq "$rounds"); do
     # and with Paho's socket reads and acknowledgements batched, as asyncbridge does them
     line=$(ceiling_drain "ceil-backlog-b-$r" b)
     ceiling_backlog_b=$(jget rate <<<"$line")
-    row "ceiling backlog drain, batched I/O #$r" "${ceiling_backlog_b:-?}" "1.00" "$(jget cpu_s <<<"$line")" "$(jget maxrss_kb <<<"$line")" "trace off and --paho-io batched (bridge/src/sockio.h)"
+    row "ceiling backlog drain, batched #$r" "${ceiling_backlog_b:-?}" "1.00" "$(jget cpu_s <<<"$line")" "$(jget maxrss_kb <<<"$line")" "trace off and --paho-io batched (bridge/src/sockio.h)"
     [ "$bridge_ok" = 1 ] || continue
     # the bridge: session exists, bridge away while the load is queued, then
     # drain. The poller starts first (python's start-up is not timed) and
