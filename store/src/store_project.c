@@ -719,7 +719,12 @@ static int ts_before(const struct timespec *a, const struct timespec *b)
 
 /*
  * store_projector_defer: waits (mu held) while a deferral is on, but not
- * past defer_max_ms after the last round began; stop ends it too.
+ * past defer_max_ms after the last (or current) round began; stop ends it too. A
+ * round that is catching up waits too: a drain's first commits often
+ * start a round before the ingest sees the burst and defers, and that
+ * round would otherwise fold alongside the whole drain (seen with 1,000
+ * devices: the projector used 1.2 s of CPU during a 100k drain, which ran
+ * at half its speed).
  */
 static void wait_deferral(store_projector *p)
 {
@@ -750,10 +755,9 @@ static void *projector_main(void *arg)
         struct timespec ts;
 
         pthread_mutex_lock(&p->mu);
-        if (!catching_up) {
-            wait_deferral(p);
+        wait_deferral(p); /* also between the batches of a round (see above) */
+        if (!catching_up)
             clock_gettime(CLOCK_MONOTONIC, &p->round_began);
-        }
         p->notified = 0;
         if (p->stopping) {
             pthread_mutex_unlock(&p->mu);

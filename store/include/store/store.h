@@ -337,10 +337,11 @@ void store_projector_notify(store_projector *p);
 /*
  * Ingest first: asks the projector not to start a fold for the next ms
  * milliseconds (the caller is draining a backlog and wants the CPU; it
- * calls again to extend). The projector still folds at least every
- * defer_max_ms (2 s by default) since its last fold round began, and a
- * round that has started catches up completely, so read models lag by at
- * most about that much plus a round. ms <= 0 ends the deferral and wakes
+ * calls again to extend). A round that is under way pauses between its
+ * batches too. The projector still folds at least every defer_max_ms (2 s
+ * by default) since its last fold round began, and a round that has run
+ * that long catches up completely, so read models lag by at most about
+ * that much plus a round. ms <= 0 ends the deferral and wakes
  * the projector. Notifications during a deferral are kept for its end.
  * Any thread, never blocks long. NULL ok.
  */

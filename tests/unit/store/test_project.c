@@ -493,6 +493,45 @@ TEST(project, projector_defer_holds_folds_until_released)
     tmpdb_release(&t);
 }
 
+/* A round under way (catching up batch after batch) pauses when a deferral
+ * arrives, after the batch it is folding, and goes on when it ends */
+TEST(project, projector_defer_pauses_a_round_under_way)
+{
+    tmpdb t;
+    store *s;
+    store_projector *p;
+    int64_t last, c1, c2, c3;
+
+    s = tmpdb_store(&t);
+    ASSERT_NOT_NULL(s);
+    p = store_projector_start(t.path, &(store_projector_options){.batch_max = 10,
+                                                                 .interval_ms = 60000,
+                                                                 .defer_max_ms = 60000},
+                              NULL, NULL, 0);
+    ASSERT_NOT_NULL(p);
+    last = put_batch(s, p, 5000, 1000); /* 500 batches in one round */
+    ASSERT_GT(last, 0);
+    for (int i = 0; i < 10000 && store_projector_checkpoint(p) == 0; i++)
+        settle_ms(1);
+    store_projector_defer(p, 60000);
+    c1 = store_projector_checkpoint(p);
+    ASSERT_GT(c1, 0);
+    settle_ms(300);
+    c2 = store_projector_checkpoint(p);
+    settle_ms(100);
+    c3 = store_projector_checkpoint(p);
+    ASSERT_LE(c2 - c1, 10); /* at most the batch that was being folded */
+    ASSERT_EQ(c3, c2);
+    ASSERT_LT(c2, last);
+    store_projector_defer(p, 0);
+    ASSERT_EQ(store_projector_wait(p, last, 20000), 0);
+    ASSERT_EQ(store_projector_errors(p), 0);
+    store_projector_stop(p);
+    ASSERT_EQ(q_int(s, "SELECT events FROM devices WHERE device_id = 'dev'"), 5000);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
 /* A deferral renewed forever still lets a round through every defer_max_ms, and it catches up */
 TEST(project, projector_defer_is_capped)
 {
