@@ -122,22 +122,23 @@ static void render_sockio(bridge_buf *b)
     bridge_sockio_stats io;
 
     bridge_sockio_get_stats(&io);
-    help(b, "asyncbridge_mqtt_socket_reads_total", "counter",
-         "system calls that read the MQTT socket for Paho (with read-ahead)");
-    bridge_buf_printf(b, "asyncbridge_mqtt_socket_reads_total %llu\n",
-                      (unsigned long long)io.reads);
-    help(b, "asyncbridge_mqtt_reads_buffered_total", "counter",
-         "Paho socket reads answered from that buffer (no system call)");
-    bridge_buf_printf(b, "asyncbridge_mqtt_reads_buffered_total %llu\n",
-                      (unsigned long long)io.served);
-    help(b, "asyncbridge_mqtt_writes_buffered_total", "counter",
-         "acknowledgements buffered and sent in batches");
-    bridge_buf_printf(b, "asyncbridge_mqtt_writes_buffered_total %llu\n",
-                      (unsigned long long)io.writes);
-    help(b, "asyncbridge_mqtt_socket_sends_total", "counter",
-         "system calls that sent buffered acknowledgements");
-    bridge_buf_printf(b, "asyncbridge_mqtt_socket_sends_total %llu\n",
-                      (unsigned long long)io.sends);
+    {
+        const struct { const char *name, *text; uint64_t v; } c[] = {
+            { "asyncbridge_mqtt_socket_reads_total",
+              "system calls that read the MQTT socket for Paho (with read-ahead)", io.reads },
+            { "asyncbridge_mqtt_reads_buffered_total",
+              "Paho socket reads answered from that buffer (no system call)", io.served },
+            { "asyncbridge_mqtt_writes_buffered_total",
+              "acknowledgements buffered and sent in batches", io.writes },
+            { "asyncbridge_mqtt_socket_sends_total",
+              "system calls that sent buffered acknowledgements", io.sends },
+        };
+
+        for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+            help(b, c[i].name, "counter", c[i].text);
+            bridge_buf_printf(b, "%s %llu\n", c[i].name, (unsigned long long)c[i].v);
+        }
+    }
 }
 
 static void render_http(bridge_buf *b, const bridge_http_metrics *m)

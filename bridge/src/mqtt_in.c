@@ -443,16 +443,10 @@ static void on_connect_failed3(void *context, MQTTAsync_failureData *resp)
 /* Client lifecycle                                                         */
 /* ------------------------------------------------------------------------ */
 
-static int env_is(const char *name, const char *value)
-{
-    const char *v = getenv(name);
-
-    return v != NULL && strcmp(v, value) == 0;
-}
-
 static int create_client(bridge_mqtt_in *m, char *err, size_t errsize)
 {
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+    const char *batch_io = getenv("ASYNCBRIDGE_PAHO_BATCH_IO");
     int rc;
 
     co.MQTTVersion = m->version;
@@ -469,7 +463,10 @@ static int create_client(bridge_mqtt_in *m, char *err, size_t errsize)
      * fewer system calls per message. TLS connections are never batched;
      * ASYNCBRIDGE_PAHO_BATCH_IO=0 turns it off (to compare).
      */
-    if (!m->tls && !env_is("ASYNCBRIDGE_PAHO_BATCH_IO", "0"))
+    if (batch_io != NULL && strcmp(batch_io, "0") != 0 && strcmp(batch_io, "1") != 0)
+        bridge_log_warn("ASYNCBRIDGE_PAHO_BATCH_IO='%s' is neither 0 nor 1: batching stays on",
+                        batch_io);
+    if (!m->tls && !(batch_io != NULL && strcmp(batch_io, "0") == 0))
         bridge_sockio_enable();
     rc = MQTTAsync_createWithOptions(&m->client, m->uri, m->client_id,
                                      MQTTCLIENT_PERSISTENCE_DEFAULT, m->persist_dir, &co);

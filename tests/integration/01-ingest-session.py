@@ -56,20 +56,26 @@ def persistent_session_1000_while_down():
         check(m["asyncbridge_mqtt_writes_buffered_total"] >= 1000, f"buffered acks: {m}")
         check(m["asyncbridge_mqtt_socket_sends_total"] < 500, f"ack sends: {m}")
         bridge.stop()
-        # ASYNCBRIDGE_PAHO_BATCH_IO=0 turns it off; the messages still arrive
-        os.environ["ASYNCBRIDGE_PAHO_BATCH_IO"] = "0"
-        try:
-            bridge.start()
-        finally:
-            del os.environ["ASYNCBRIDGE_PAHO_BATCH_IO"]
-        pub.publish_many((f"fleet/dev{i % 7}/telemetry",
-                          json.dumps({"seq": 1000 + i, "temperature": 20}))
-                         for i in range(200))
-        wait_for(lambda: count_rows(bridge.db, "events") >= 1200, 60, what="1200 events")
-        m = metrics(bridge)
-        check_eq(m["asyncbridge_mqtt_socket_reads_total"], 0, "no read-ahead when off")
-        check_eq(m["asyncbridge_mqtt_writes_buffered_total"], 0, "no buffered acks when off")
-        bridge.stop()
+        # ASYNCBRIDGE_PAHO_BATCH_IO=0 turns it off (the messages still arrive);
+        # a value other than 0 or 1 is reported and leaves it on
+        for value, base, batched in (("0", 1000, False), ("off", 1200, True)):
+            os.environ["ASYNCBRIDGE_PAHO_BATCH_IO"] = value
+            try:
+                bridge.start()
+            finally:
+                del os.environ["ASYNCBRIDGE_PAHO_BATCH_IO"]
+            pub.publish_many((f"fleet/dev{i % 7}/telemetry",
+                              json.dumps({"seq": base + i, "temperature": 20}))
+                             for i in range(200))
+            wait_for(lambda: count_rows(bridge.db, "events") >= base + 200, 60,
+                     what=f"{base + 200} events")
+            m = metrics(bridge)
+            check_eq(m["asyncbridge_mqtt_socket_reads_total"] > 0, batched, f"reads ({value}): {m}")
+            check_eq(m["asyncbridge_mqtt_writes_buffered_total"] >= 200, batched,
+                     f"buffered acks ({value}): {m}")
+            warned = "ASYNCBRIDGE_PAHO_BATCH_IO='off' is neither 0 nor 1" in bridge.log_since(0)
+            check_eq(warned, batched, "the bad value is reported")
+            bridge.stop()
 
 
 @test
