@@ -158,9 +158,12 @@ static ssize_t refill(int fd, void *buf, size_t n)
     struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
     ssize_t r;
 
+    if (rx.fd != fd && rx_ready(rx.fd)) /* another socket's bytes wait: not this one */
+        return real.recv(fd, buf, n, 0);
     rx.off = rx.len = 0;
     pthread_mutex_lock(&mu);
-    if (atomic_load(&sock_fd) != fd) { /* a new socket: output of the old one is gone */
+    if (atomic_load(&sock_fd) != fd) { /* another socket from now on: its output goes first */
+        flush_locked();
         tx.len = 0;
         atomic_store(&sock_fd, fd);
     }

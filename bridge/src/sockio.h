@@ -32,6 +32,11 @@
  *   kernel takes only part, the rest stays buffered and writes wait behind
  *   it (EAGAIN, which Paho handles as a socket not ready for writing).
  *
+ * One socket is batched at a time (Paho's client holds one): the receive
+ * thread's reads of another socket go to the C library while the first
+ * one's read-ahead is not used up; once it is, the other becomes the
+ * batched one (the first one's buffered output is sent first).
+ *
  * Delaying an acknowledgement is safe: Paho writes it only after
  * messageArrived returned (docs/ingest.md, Durability); it goes out a
  * little later, never earlier. The buffered input belongs to one

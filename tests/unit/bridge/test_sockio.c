@@ -595,6 +595,38 @@ TEST(sockio, refused_output_is_bounded_and_kept_in_order)
     conn_close(&c);
 }
 
+typedef struct two {
+    conn *a, *b;
+    unsigned char ga[16], gb[16];
+    int ok;
+} two;
+
+static void two_read(void *p) /* a's first byte (the rest read ahead), all of b, the rest of a */
+{
+    two *t = p;
+
+    t->ok = rcv_read(t->a->me, t->ga, 1) == 0 && rcv_read(t->b->me, t->gb, 6) == 0 &&
+            rcv_read(t->a->me, t->ga + 1, 5) == 0;
+}
+
+TEST(sockio, a_second_socket_waits_for_the_first_ones_buffer)
+{
+    conn a, b;
+    two t = { .a = &a, .b = &b };
+
+    bridge_sockio_enable();
+    ASSERT_EQ(tcp_pair(&a), 0);
+    ASSERT_EQ(tcp_pair(&b), 0);
+    ASSERT_EQ(send_all(a.peer, "AAAAAA", 6), 0);
+    ASSERT_EQ(send_all(b.peer, "bbbbbb", 6), 0);
+    on_rcv(two_read, &t);
+    ASSERT(t.ok);
+    ASSERT(memcmp(t.ga, "AAAAAA", 6) == 0);
+    ASSERT(memcmp(t.gb, "bbbbbb", 6) == 0);
+    conn_close(&a);
+    conn_close(&b);
+}
+
 TEST(sockio, other_threads_are_not_batched)
 {
     conn c;
