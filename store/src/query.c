@@ -19,6 +19,9 @@
 #define EV_FROM 4
 #define EV_TO 8
 #define EV_DESC 16
+/* the seq up to which device_events holds every event with a device (schema v4) */
+#define DEV_INDEXED "(SELECT coalesce((SELECT value FROM store_meta WHERE name = 'device_indexed'), 0))"
+#define EV_COLS "seq, channel, message, device_id, topic, params, payload, correlation_id, received_at"
 #define EV_VARIANTS 32
 
 enum q_stmt {
@@ -88,7 +91,10 @@ static const char *const q_sql[Q_COUNT] = {
                  " AND bucket_start >= :from AND bucket_start < :to"
                  " GROUP BY b ORDER BY b LIMIT :lim",
     [Q_FIELD] = "SELECT 1 FROM rollups WHERE channel = :ch AND field = :f LIMIT 1",
-    [Q_MAX_DEV] = "SELECT coalesce(max(seq), 0) FROM events WHERE device_id = :k",
+    /* device_events up to its checkpoint, the log after it (newest first: stops early) */
+    [Q_MAX_DEV] = "SELECT max(coalesce((SELECT max(seq) FROM device_events WHERE device_id = :k), 0),"
+                  " coalesce((SELECT seq FROM events WHERE seq > " DEV_INDEXED
+                  " AND device_id = :k ORDER BY seq DESC LIMIT 1), 0))",
     [Q_MAX_CH] = "SELECT coalesce(max(seq), 0) FROM events WHERE channel = :k",
 };
 
@@ -450,23 +456,36 @@ int store_read_totals(store_reader *r, int64_t *events, int64_t *dead_letters,
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * One event list query per EV_* mask. A device's events: device_events up
+ * to its checkpoint (its key in seq order, each joined to its row), then
+ * the log after the checkpoint, scanned by seq; each part stops at :lim.
+ */
 static sqlite3_stmt *event_stmt(store_reader *r, unsigned mask, int *e)
 {
-    char sql[640];
+    char filters[160], sql[1536];
+    const char *cmp = mask & EV_DESC ? "<" : ">", *dir = mask & EV_DESC ? "DESC" : "ASC";
     int n;
 
     if (r->ev[mask])
         return prep(r, &r->ev[mask], NULL, e);
-    n = snprintf(sql, sizeof(sql),
-                 "SELECT seq, channel, message, device_id, topic, params, payload,"
-                 " correlation_id, received_at FROM events WHERE %s%s%s%s%s"
-                 " ORDER BY seq %s LIMIT :lim",
-                 mask & EV_DESC ? "seq < :seq" : "seq > :seq",
-                 mask & EV_DEVICE ? " AND device_id = :dev" : "",
-                 mask & EV_CHANNEL ? " AND channel = :ch" : "",
-                 mask & EV_FROM ? " AND received_at >= :from" : "",
-                 mask & EV_TO ? " AND received_at < :to" : "",
-                 mask & EV_DESC ? "DESC" : "ASC");
+    snprintf(filters, sizeof(filters), "%s%s%s", mask & EV_CHANNEL ? " AND channel = :ch" : "",
+             mask & EV_FROM ? " AND received_at >= :from" : "",
+             mask & EV_TO ? " AND received_at < :to" : "");
+    if (mask & EV_DEVICE)
+        n = snprintf(sql, sizeof(sql),
+                     "SELECT * FROM (SELECT * FROM (SELECT e.seq, channel, message, e.device_id,"
+                     " topic, params, payload, correlation_id, received_at FROM device_events d"
+                     " CROSS JOIN events e ON e.seq = d.seq WHERE d.device_id = :dev"
+                     " AND d.seq %s :seq%s ORDER BY d.seq %s LIMIT :lim)"
+                     " UNION ALL SELECT * FROM (SELECT " EV_COLS " FROM events"
+                     " WHERE seq > " DEV_INDEXED " AND seq %s :seq AND device_id = :dev%s"
+                     " ORDER BY seq %s LIMIT :lim)) ORDER BY seq %s LIMIT :lim",
+                     cmp, filters, dir, cmp, filters, dir, dir);
+    else
+        n = snprintf(sql, sizeof(sql),
+                     "SELECT " EV_COLS " FROM events WHERE seq %s :seq%s ORDER BY seq %s LIMIT :lim",
+                     cmp, filters, dir);
     if (n < 0 || (size_t)n >= sizeof(sql)) {
         *e = STORE_EINVAL;
         return NULL;

@@ -130,6 +130,21 @@ static const char *const migrations[] = {
     "INSERT INTO store_meta(name, value) VALUES ('corr_indexed',"
     " (SELECT coalesce(max(seq), 0) FROM events));"
     "DROP INDEX events_correlation;",
+    /*
+     * 3 -> 4: a device's events are found in device_events up to store_meta
+     * 'device_indexed' (written in sorted bulk, store_device_flush) and by
+     * scanning the events after it; appends no longer write a page of
+     * events(device_id, seq) per device per commit.
+     */
+    "CREATE TABLE device_events("
+    " device_id TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " PRIMARY KEY (device_id, seq)) WITHOUT ROWID;"
+    "INSERT INTO device_events(device_id, seq) SELECT device_id, seq FROM events"
+    " WHERE device_id IS NOT NULL ORDER BY 1, 2;"
+    "INSERT INTO store_meta(name, value) VALUES ('device_indexed',"
+    " (SELECT coalesce(max(seq), 0) FROM events));"
+    "DROP INDEX events_device_seq;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(*migrations))
@@ -160,6 +175,15 @@ static const char *const stmt_sql[STORE__STMT_COUNT] = {
     /* never backwards: another handle may have moved further */
     [STORE__CORR_MARK] = "INSERT INTO store_meta(name, value) VALUES ('corr_indexed', ?1)"
                          " ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
+    [STORE__DEV_INDEXED] =
+        "SELECT coalesce((SELECT value FROM store_meta WHERE name = 'device_indexed'), 0)",
+    /* sorted: one pass over each device's leaves */
+    [STORE__DEV_MOVE] =
+        "INSERT INTO device_events(device_id, seq) SELECT device_id, seq FROM events WHERE seq >"
+        " (SELECT coalesce((SELECT value FROM store_meta WHERE name = 'device_indexed'), 0))"
+        " AND seq <= ?1 AND device_id IS NOT NULL ORDER BY 1, 2",
+    [STORE__DEV_MARK] = "INSERT INTO store_meta(name, value) VALUES ('device_indexed', ?1)"
+                        " ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
     /*
      * A correlated event is not inserted when event_corr has its triple
      * (?9: the id as event_corr stores it): the lookup costs no statement
@@ -287,6 +311,24 @@ sqlite3_stmt *store__stmt(store *s, enum store__stmt_id id)
     }
     s->stmt[id] = st;
     return st;
+}
+
+int store__stmt_int(store *s, enum store__stmt_id id, const char *what, int64_t *out)
+{
+    sqlite3_stmt *st = store__stmt(s, id);
+    int rc;
+
+    if (!st)
+        return STORE_EIO;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = 0;
+    } else {
+        rc = store__fail(s, sqlite3_extended_errcode(s->db), what);
+    }
+    sqlite3_reset(st);
+    return rc;
 }
 
 int store__step_done(store *s, sqlite3_stmt *st, const char *what)
@@ -462,6 +504,7 @@ store *store_open(const char *path, const store_options *opt, int *err, char *di
     s->window_stale = 1;
     s->corr_stale = 1;
     s->corr_tail_max = STORE__CORR_TAIL_MAX;
+    s->dev_tail_max = STORE__DEV_TAIL_MAX;
     s->corr_keys_max = STORE__CORR_KEYS_MAX;
     if (o.dedupe_window > (size_t)STORE__WINDOW_MAX) {
         copy_diag(diag, diag_size, "dedupe window too large");

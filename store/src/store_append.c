@@ -157,6 +157,7 @@ static int window_sync(store *s)
  */
 static int tx_sync(store *s)
 {
+    int64_t moved;
     int rc = window_sync(s);
 
     if (rc == 0)
@@ -165,6 +166,38 @@ static int tx_sync(store *s)
         rc = store__corr_move(s, store__corr_pending(s) - s->corr_tail_max +
                                      (s->corr_tail_max < STORE__CORR_FORCED_MOVE
                                           ? s->corr_tail_max : STORE__CORR_FORCED_MOVE));
+    if (rc == 0)
+        rc = store__dev_move(s, s->dev_tail_max, STORE__CORR_FORCED_MOVE, &moved);
+    return rc;
+}
+
+int store__dev_move(store *s, int64_t min, int64_t max, int64_t *moved)
+{
+    int64_t indexed, last, upto;
+    sqlite3_stmt *st;
+    int rc;
+
+    *moved = 0;
+    rc = store__stmt_int(s, STORE__DEV_INDEXED, "cannot read the device checkpoint", &indexed);
+    if (rc == 0)
+        rc = store__stmt_int(s, STORE__EV_MAX_SEQ, "cannot read the last seq", &last);
+    if (rc != 0 || last - indexed < (min > 1 ? min : 1))
+        return rc;
+    /* any seq <= last is taken or can never be (a new rowid is max + 1) */
+    upto = last - indexed > max ? indexed + max : last;
+    st = store__stmt(s, STORE__DEV_MOVE);
+    if (!st)
+        return STORE_EIO;
+    sqlite3_bind_int64(st, 1, upto);
+    rc = store__step_done(s, st, "cannot index device events");
+    if (rc == 0 && (st = store__stmt(s, STORE__DEV_MARK)) == NULL)
+        rc = STORE_EIO;
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, upto);
+        rc = store__step_done(s, st, "cannot move the device checkpoint");
+    }
+    if (rc == 0)
+        *moved = upto - indexed;
     return rc;
 }
 
@@ -492,6 +525,46 @@ int store_corr_flush(store *s, size_t min, size_t max)
         rc = tx_stmt(s, STORE__COMMIT, "cannot commit indexed correlation ids");
     if (rc == 0)
         return n > INT_MAX ? INT_MAX : (int)n;
+    if (own)
+        tx_abort(s);
+    else if (sqlite3_get_autocommit(s->db) != 0)
+        s->batch_broken = 1;
+    mark_stale(s);
+    return rc;
+}
+
+int store_device_flush(store *s, size_t min, size_t max)
+{
+    int64_t moved = 0;
+    int own, rc;
+
+    if (!s || max == 0)
+        return STORE_EINVAL;
+    if (s->flags & STORE_OPEN_READONLY)
+        return store__error(s, STORE_EREADONLY, "store opened read-only");
+    if (s->in_batch && (s->batch_broken || sqlite3_get_autocommit(s->db) != 0))
+        return store__error(s, STORE_EIO, "batch was rolled back after an earlier error");
+    if (min > INT32_MAX)
+        min = INT32_MAX;
+    if (max > INT32_MAX)
+        max = INT32_MAX;
+    own = !s->in_batch;
+    if (own) { /* nothing to do is found without a write transaction */
+        int64_t indexed, last;
+
+        rc = store__stmt_int(s, STORE__DEV_INDEXED, "cannot read the device checkpoint", &indexed);
+        if (rc == 0)
+            rc = store__stmt_int(s, STORE__EV_MAX_SEQ, "cannot read the last seq", &last);
+        if (rc != 0 || last - indexed < (int64_t)(min > 1 ? min : 1))
+            return rc;
+    }
+    if (own && (rc = tx_stmt(s, STORE__BEGIN, "cannot begin indexing device events")) != 0)
+        return rc;
+    rc = store__dev_move(s, (int64_t)min, (int64_t)max, &moved);
+    if (rc == 0 && own)
+        rc = tx_stmt(s, STORE__COMMIT, "cannot commit indexed device events");
+    if (rc == 0)
+        return (int)moved;
     if (own)
         tx_abort(s);
     else if (sqlite3_get_autocommit(s->db) != 0)

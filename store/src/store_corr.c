@@ -312,24 +312,6 @@ static void corr_drop_oldest(store *s, size_t k)
 }
 
 /* One int64 from a cached single-row statement (NULL -> 0); 0 or STORE_E*. */
-static int stmt_int(store *s, enum store__stmt_id id, const char *what, int64_t *out)
-{
-    sqlite3_stmt *st = store__stmt(s, id);
-    int rc;
-
-    if (!st)
-        return STORE_EIO;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else {
-        rc = store__fail(s, sqlite3_extended_errcode(s->db), what);
-    }
-    sqlite3_reset(st);
-    return rc;
-}
-
 /* Rebuilds the tail from events after the checkpoint (inside a transaction). */
 static int corr_reload(store *s)
 {
@@ -339,9 +321,9 @@ static int corr_reload(store *s)
 
     corr_clear(s);
     keys_clear(s);
-    rc = stmt_int(s, STORE__CORR_INDEXED, "cannot read the correlation checkpoint", &indexed);
+    rc = store__stmt_int(s, STORE__CORR_INDEXED, "cannot read the correlation checkpoint", &indexed);
     if (rc == 0)
-        rc = stmt_int(s, STORE__EV_MAX_SEQ, "cannot read the last seq", &s->corr_known_seq);
+        rc = store__stmt_int(s, STORE__EV_MAX_SEQ, "cannot read the last seq", &s->corr_known_seq);
     if (rc != 0)
         return rc;
     st = store__stmt(s, STORE__CORR_TAIL);
@@ -380,7 +362,7 @@ int store__corr_sync(store *s)
     int rc;
 
     if (!s->corr_stale) {
-        rc = stmt_int(s, STORE__EV_MAX_SEQ, "cannot read the last seq", &last);
+        rc = store__stmt_int(s, STORE__EV_MAX_SEQ, "cannot read the last seq", &last);
         if (rc != 0)
             return rc;
         if (last != s->corr_known_seq)

@@ -30,10 +30,14 @@
  * |                        |                                      | store_meta 'corr_indexed' ('' = no     |
  * |                        |                                      | device; corr INTEGER if numeric, see   |
  * |                        |                                      | store__corr_num, else TEXT)            |
- * | store_meta             | name                                 | value INTEGER ('corr_indexed')         |
+ * | device_events          | (device_id, seq)                     | every event with a device up to        |
+ * |                        |                                      | store_meta 'device_indexed'            |
+ * | store_meta             | name                                 | value INTEGER ('corr_indexed',         |
+ * |                        |                                      | 'device_indexed')                      |
  *
- * Indexes serve the read patterns: events(device_id, seq) for a device's
- * events newest first with a keyset cursor (seq < ?), events(channel, seq),
+ * Indexes serve the read patterns: device_events (up to its checkpoint;
+ * the events after it are scanned by seq) for a device's events with a
+ * keyset cursor (seq < ? / seq > ?), events(channel, seq),
  * the rowid for the global log after a seq, event_corr's key (plus the
  * writer's in-memory tail, store_corr.c) for idempotency,
  * dead_letters(channel, id), (kind, id), (received_at),
@@ -43,7 +47,9 @@
  * (the writer keeps the window in memory, loaded at open) and rebuilds
  * events without its CHECK (json_valid(...)) constraints (the store checks
  * the JSON itself, ~8x cheaper); same columns, same indexes. 3 replaces the
- * UNIQUE index events_correlation with event_corr and store_meta.
+ * UNIQUE index events_correlation with event_corr and store_meta. 4
+ * replaces the index events(device_id, seq) with device_events, written in
+ * sorted bulk (store_device_flush) instead of a page per device per commit.
  *
  * The dedupe window in memory (writer handles only): a ring of the last
  * `window` entries (slot = ord % window) and an open-addressing table
@@ -65,7 +71,7 @@
 #include "asyncapi/parse.h"
 #include "store/store.h"
 
-#define STORE__SCHEMA_VERSION 3
+#define STORE__SCHEMA_VERSION 4
 
 /* Connection tuning (strings: they go into PRAGMA text); docs/store.md "Write path". */
 #define STORE__WRITE_CACHE_KIB "32768"     /* writer page cache, KiB */
@@ -100,6 +106,10 @@
 #define STORE__CORR_TAIL_MAX 122880
 #define STORE__CORR_FORCED_MOVE 4096
 #define STORE__CORR_KEYS_MAX 262144   /* (channel, device) maxima cached (8 MiB), then start over */
+/* Events after 'device_indexed' at which a transaction's first append moves
+ * STORE__CORR_FORCED_MOVE of them into device_events itself: a device's
+ * query then scans at most this many events by seq. */
+#define STORE__DEV_TAIL_MAX 122880
 
 /* Cached prepared statements, prepared on first use. */
 enum store__stmt_id {
@@ -116,6 +126,9 @@ enum store__stmt_id {
     STORE__EV_INSERT_NEW,
     STORE__CORR_MOVE,
     STORE__CORR_MARK,
+    STORE__DEV_INDEXED,
+    STORE__DEV_MOVE,
+    STORE__DEV_MARK,
     STORE__EV_INSERT,
     STORE__EV_DELETE,
     STORE__DL_INSERT,
@@ -197,6 +210,7 @@ struct store {
     int64_t corr_known_seq;                  /* max(events.seq) the tail reflects */
     int corr_stale;                          /* tail must be rebuilt before use */
     size_t corr_tail_max;                    /* STORE__CORR_TAIL_MAX (tests lower it) */
+    int64_t dev_tail_max;                    /* STORE__DEV_TAIL_MAX (tests lower it) */
     int busy_timeout_ms;                     /* give up on a lock after this, 0 = at once */
     int64_t busy_since_us;                   /* CLOCK_MONOTONIC when the current wait began */
     int ckpt_tried;                          /* store__ckpt_start ran (once per handle) */
@@ -220,6 +234,14 @@ int store__error(store *s, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Runs a statement that returns no rows; 0 or STORE_E*. */
 int store__step_done(store *s, sqlite3_stmt *st, const char *what);
+/* Steps a one-value query (id) into *out; 0 or STORE_E* (with what). */
+int store__stmt_int(store *s, enum store__stmt_id id, const char *what, int64_t *out);
+/*
+ * Writes the events after 'device_indexed' into device_events, up to max
+ * of them, and moves the checkpoint (in the caller's transaction), if at
+ * least min (>= 1) are pending. *moved: how far the checkpoint moved.
+ */
+int store__dev_move(store *s, int64_t min, int64_t max, int64_t *moved);
 /* Largest accepted dedupe_window (ring slots are 32-bit, table load <= 1/2). */
 #define STORE__WINDOW_MAX ((int64_t)1 << 28)
 

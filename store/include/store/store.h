@@ -214,6 +214,19 @@ int store_append_dead_letter(store *s, const store_dead_letter *dl, int64_t *id)
 int store_corr_flush(store *s, size_t min, size_t max);
 
 /*
+ * Writes the events appended since the last call (up to max of them, if
+ * at least min are pending) into the device index, device_events, in one
+ * sorted INSERT: appends do not touch it, so a commit does not rewrite an
+ * index page per device. A device's events are read from the index up to
+ * its checkpoint and from the log after it (store_read_events), so nothing
+ * depends on when this runs; the store also moves 4,096 by itself at the
+ * first append of a transaction once 122,880 are pending. Call it while
+ * the ingest is quiet. Inside a batch it runs in the batch's transaction,
+ * otherwise in one of its own. Returns the number moved (>= 0) or STORE_E*.
+ */
+int store_device_flush(store *s, size_t min, size_t max);
+
+/*
  * The 64-bit FNV-1a hash used for dedupe over the concatenation of the
  * given parts, each followed by a 0 byte except the last (exposed for tests
  * and for anyone who wants to predict a dedupe decision).

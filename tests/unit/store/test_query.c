@@ -196,6 +196,70 @@ TEST(query, events_keyset_both_directions)
     fixture_close(&f);
 }
 
+/* Pages through device d1's events (2 per page) in one direction; the seqs in s. */
+static int page_d1(store_reader *r, int desc, const char *channel, seqs *s)
+{
+    int64_t cursor = 0;
+    int rc;
+
+    s->n = 0;
+    do {
+        size_t before = s->n;
+
+        rc = store_read_events(r, &(store_event_query){ .device_id = "d1", .channel = channel,
+                                                       .desc = desc, .after_seq = cursor,
+                                                       .before_seq = cursor, .limit = 2 },
+                               take_seq, s);
+        if (rc < 0 || s->n == before)
+            return rc;
+        cursor = s->v[s->n - 1];
+    } while (rc == 2);
+    return 0;
+}
+
+/* A device's events are read from device_events up to its checkpoint and
+ * from the log after it: the same rows, pages and order wherever it is. */
+TEST(query, device_events_across_the_index_checkpoint)
+{
+    static const int64_t d1[] = { 2, 5, 8, 11, 14, 17, 20, 23, 26, 29, 31, 32 };
+    static const int64_t upto[] = { 0, 1, 5, 13, 29, 31, 32 };
+    fixture f;
+    seqs s = { .n = 0 };
+    store *w;
+    int64_t max = 0, at = 0;
+
+    ASSERT_EQ(fixture_open(&f), 0);
+    w = store_open(f.t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(w);
+    for (size_t k = 0; k < sizeof(upto) / sizeof(upto[0]); k++) {
+        if (upto[k] > at)
+            ASSERT_EQ(store_device_flush(w, 0, (size_t)(upto[k] - at)), upto[k] - at);
+        at = upto[k];
+        ASSERT_EQ(q_int(w, "SELECT value FROM store_meta WHERE name = 'device_indexed'"), at);
+        ASSERT_EQ(page_d1(f.r, 0, NULL, &s), 0);
+        ASSERT_EQ(s.n, 12);
+        for (size_t i = 0; i < 12; i++)
+            ASSERT_EQ(s.v[i], d1[i]);
+        ASSERT_EQ(page_d1(f.r, 1, NULL, &s), 0);
+        ASSERT_EQ(s.n, 12);
+        for (size_t i = 0; i < 12; i++)
+            ASSERT_EQ(s.v[i], d1[11 - i]);
+        ASSERT_EQ(page_d1(f.r, 1, "telemetry", &s), 0);
+        ASSERT_EQ(s.n, 10);
+        ASSERT_EQ(s.v[0], 29);
+        ASSERT_EQ(store_read_max_seq(f.r, "d1", NULL, &max), 0);
+        ASSERT_EQ(max, 32);
+        ASSERT_EQ(store_read_max_seq(f.r, "d0", NULL, &max), 0);
+        ASSERT_EQ(max, 28);
+        ASSERT_EQ(store_read_max_seq(f.r, "nobody", NULL, &max), 0);
+        ASSERT_EQ(max, 0);
+    }
+    ASSERT_EQ(q_int(w, "SELECT count(*) FROM device_events"), 32);
+    ASSERT_EQ(store_device_flush(w, 0, 100), 0); /* nothing pending */
+    store_close(w);
+    fixture_close(&f);
+}
+
 typedef struct names {
     char v[8][32];
     int64_t seen[8];

@@ -183,8 +183,11 @@ TEST(write_path, dead_letters_and_events_share_window)
 }
 
 /* What turns a version 3 file back into the version 2 schema. */
+#define V4_TO_V3                                                                           \
+    "DROP TABLE device_events; DELETE FROM store_meta WHERE name = 'device_indexed';"      \
+    "CREATE INDEX events_device_seq ON events(device_id, seq);"
 #define V3_TO_V2                                                                           \
-    "DROP TABLE event_corr; DROP TABLE store_meta;"                                        \
+    V4_TO_V3 "DROP TABLE event_corr; DROP TABLE store_meta;"                               \
     "CREATE UNIQUE INDEX events_correlation ON events(channel, coalesce(device_id, ''),"   \
     " correlation_id) WHERE correlation_id IS NOT NULL;"
 
@@ -203,7 +206,7 @@ TEST(write_path, migrates_v1_file)
     store_close(s);
     s = store_open(t.path, NULL, NULL, NULL, 0);
     ASSERT_NOT_NULL(s);
-    ASSERT_EQ(q_int(s, "PRAGMA user_version"), 3);
+    ASSERT_EQ(q_int(s, "PRAGMA user_version"), 4);
     ASSERT_EQ(q_int(s, "SELECT count(*) FROM sqlite_master WHERE name = 'dedupe_hash'"), 0);
     ASSERT_EQ(put(s, 1, &seq), STORE_DUP);
     ASSERT_EQ(seq, 1);
@@ -299,7 +302,7 @@ TEST(write_path, migrates_v2_file_with_correlation_ids)
     store_close(s);
     s = store_open(t.path, NULL, NULL, NULL, 0);
     ASSERT_NOT_NULL(s);
-    ASSERT_EQ(q_int(s, "PRAGMA user_version"), 3);
+    ASSERT_EQ(q_int(s, "PRAGMA user_version"), 4);
     ASSERT_EQ(q_int(s, "SELECT count(*) FROM sqlite_master WHERE name = 'events_correlation'"), 0);
     ASSERT_EQ(q_int(s, "SELECT count(*) FROM event_corr"), 5);
     ASSERT_EQ(q_int(s, "SELECT seq FROM event_corr WHERE device = '' AND corr = 'b'"), 2);
@@ -318,6 +321,72 @@ TEST(write_path, migrates_v2_file_with_correlation_ids)
     ASSERT_EQ(store__corr_pending(s), 1u);
     ASSERT_EQ(put_corr(s, "dev-3", "a", &seq), 0);
     ASSERT_EQ(seq, 8);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
+TEST(write_path, migrates_v3_file_device_index)
+{
+    tmpdb t;
+    store *s;
+
+    s = tmpdb_store(&t);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(put_corr(s, "dev-2", "a", NULL), 0);
+    ASSERT_EQ(put_corr(s, NULL, "b", NULL), 0);
+    ASSERT_EQ(put_corr(s, "dev-1", "c", NULL), 0);
+    ASSERT_EQ(put_corr(s, "dev-2", "d", NULL), 0);
+    ASSERT_EQ(sqlite3_exec(s->db, V4_TO_V3 "PRAGMA user_version = 3", NULL, NULL, NULL),
+              SQLITE_OK);
+    store_close(s);
+    s = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(q_int(s, "PRAGMA user_version"), 4);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM sqlite_master WHERE name = 'events_device_seq'"), 0);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM device_events"), 3); /* not the one without */
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM device_events WHERE device_id = 'dev-2'"
+                       " AND seq IN (1, 4)"), 2);
+    ASSERT_EQ(q_int(s, "SELECT seq FROM device_events WHERE device_id = 'dev-1'"), 3);
+    ASSERT_EQ(q_int(s, "SELECT value FROM store_meta WHERE name = 'device_indexed'"), 4);
+    /* new events wait after the checkpoint until a flush */
+    ASSERT_EQ(put_corr(s, "dev-1", "e", NULL), 0);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM device_events"), 3);
+    ASSERT_EQ(store_device_flush(s, 2, 100), 0); /* fewer than min pending */
+    ASSERT_EQ(store_device_flush(s, 0, 100), 1);
+    ASSERT_EQ(q_int(s, "SELECT seq FROM device_events WHERE device_id = 'dev-1' AND seq > 3"), 5);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
+/* In a batch the move is part of it: a rollback takes it back; the store
+ * moves by itself once dev_tail_max events wait; bad arguments. */
+TEST(write_path, device_index_flush_in_batch_and_forced)
+{
+    tmpdb t;
+    store *s, *ro;
+
+    s = tmpdb_store(&t);
+    ASSERT_NOT_NULL(s);
+    for (int i = 0; i < 6; i++)
+        ASSERT_EQ(put(s, i + 1, NULL), 0);
+    ASSERT_EQ(store_begin(s), 0);
+    ASSERT_EQ(store_device_flush(s, 0, 4), 4);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM device_events"), 4);
+    ASSERT_EQ(store_rollback(s), 0);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM device_events"), 0);
+    ASSERT_EQ(q_int(s, "SELECT value FROM store_meta WHERE name = 'device_indexed'"), 0);
+    s->dev_tail_max = 8; /* once 8 wait, the next transaction moves them (up to 4,096) */
+    ASSERT_EQ(put(s, 7, NULL), 0);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM device_events"), 0);
+    ASSERT_EQ(put(s, 8, NULL), 0);
+    ASSERT_EQ(put(s, 9, NULL), 0);
+    ASSERT_EQ(q_int(s, "SELECT value FROM store_meta WHERE name = 'device_indexed'"), 8);
+    ASSERT_EQ(store_device_flush(NULL, 0, 1), STORE_EINVAL);
+    ASSERT_EQ(store_device_flush(s, 0, 0), STORE_EINVAL);
+    ro = store_open(t.path, &(store_options){ .flags = STORE_OPEN_READONLY }, NULL, NULL, 0);
+    ASSERT_NOT_NULL(ro);
+    ASSERT_EQ(store_device_flush(ro, 0, 1), STORE_EREADONLY);
+    store_close(ro);
     store_close(s);
     tmpdb_release(&t);
 }
