@@ -78,6 +78,13 @@ int main(int argc, char **argv)
                 goto fail;
         }
     }
+    /* the index entries the bridge writes while idle (store_device_flush) */
+    while ((rc = store_device_flush(s, 1, 1 << 20)) > 0)
+        ;
+    while (rc == 0 && (rc = store_corr_flush(s, 1, 1 << 20)) > 0)
+        ;
+    if (rc < 0)
+        goto fail;
     printf("appended %lld events over %lld devices in %.1f s\n", n, d, now_s() - start);
     start = now_s();
     do {

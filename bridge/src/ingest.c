@@ -61,10 +61,11 @@
 #define LINGER_MIN_GAIN 64                /* ... if the arrival rate would bring this many */
 #define LINGER_WINDOW_US 10000            /* the rate is measured over this long at least */
 #define PROJECTOR_DEFER_MS 250            /* while lingering, renewed every LINGER_WINDOW_US */
-#define CORR_MOVE_MIN 256                 /* idle on a light stream: correlation ids move to
-                                             the store's table once this many are pending ... */
-#define CORR_MOVE_MAX 1024                /* ... at most this many per transaction (2-6 ms) */
-#define CORR_QUIET_US 20000               /* after a burst: only once no message came this long */
+#define INDEX_MOVE_MIN 256                /* idle on a light stream: correlation ids and device
+                                             index entries are written once this many wait ... */
+#define INDEX_MOVE_MAX 1024               /* ... at most this many per transaction (2-6 ms) */
+#define INDEX_QUIET_US 20000              /* after a burst: only once no message came this long */
+#define INDEX_STOP_MAX 65536              /* per transaction when a clean stop writes them all */
 
 enum outcome {
     OUT_NONE = 0,
@@ -149,7 +150,7 @@ struct bridge_ingest {
     int64_t last_notify_us;     /* committing thread: last projector wake-up (monotonic) */
     int writer_waiting;         /* mu: 1 while the writer waits and nobody has signalled it yet */
     int writer_lingering;       /* mu: 1 while the writer lets a batch fill (linger) */
-    int corr_catch_up;          /* writer: moving a burst's correlation ids (move_correlation_ids) */
+    int index_catch_up;         /* writer: moving a burst's index entries (move_index_entries) */
 
     /* direct live capture (committing thread only), reset for every batch */
     int cap_on;                 /* this batch's events are being kept */
@@ -1227,21 +1228,22 @@ static int worth_lingering(size_t n, int64_t dt_us)
 }
 
 /*
- * The queue is empty (mu held): moves correlation ids the store keeps in
- * memory into its table (store_corr_flush, the index write appends no
- * longer do). On a light stream at once, CORR_MOVE_MIN or more at a time.
- * After a burst (lingering) only once the stream has been quiet for
- * CORR_QUIET_US, so a backlog drain does this work after the drain, not
- * during it; then everything pending, CORR_MOVE_MAX per transaction,
- * between messages. Returns 1 if it released mu (the caller re-checks the
- * queue), 0 if there was nothing to do.
+ * The queue is empty (mu held): writes the index entries appends no longer
+ * write (store_corr_flush: correlation ids the store keeps in memory;
+ * store_device_flush: the device index), sorted and in bulk. On a light
+ * stream at once, INDEX_MOVE_MIN or more at a time. After a burst
+ * (lingering) only once the stream has been quiet for INDEX_QUIET_US, so a
+ * backlog drain does this work after the drain, not during it; then
+ * everything pending, INDEX_MOVE_MAX of each per transaction, between
+ * messages. Returns 1 if it released mu (the caller re-checks the queue),
+ * 0 if there was nothing to do.
  */
-static int move_correlation_ids(bridge_ingest *ing, int *lingering)
+static int move_index_entries(bridge_ingest *ing, int *lingering)
 {
-    int n;
+    int n, d, min;
 
     if (*lingering) {
-        struct timespec until = deadline_in_us(CORR_QUIET_US);
+        struct timespec until = deadline_in_us(INDEX_QUIET_US);
 
         ing->writer_waiting = 1;
         pthread_cond_timedwait(&ing->cv_items, &ing->mu, &until);
@@ -1249,16 +1251,33 @@ static int move_correlation_ids(bridge_ingest *ing, int *lingering)
         if (ing->head != NULL || ing->stopping)
             return 1;
         *lingering = 0;
-        ing->corr_catch_up = 1;
+        ing->index_catch_up = 1;
     }
     pthread_mutex_unlock(&ing->mu);
-    n = store_corr_flush(ing->opt.writer, ing->corr_catch_up ? 1 : CORR_MOVE_MIN, CORR_MOVE_MAX);
+    min = ing->index_catch_up ? 1 : INDEX_MOVE_MIN;
+    n = store_corr_flush(ing->opt.writer, (size_t)min, INDEX_MOVE_MAX);
     if (n < 0)
         bridge_log_debug("indexing correlation ids failed: %s", store_errmsg(ing->opt.writer));
+    d = store_device_flush(ing->opt.writer, (size_t)min, INDEX_MOVE_MAX);
+    if (d < 0)
+        bridge_log_debug("indexing device events failed: %s", store_errmsg(ing->opt.writer));
     pthread_mutex_lock(&ing->mu);
-    if (n < CORR_MOVE_MAX)
-        ing->corr_catch_up = 0; /* caught up, or failed: the next idle moment retries */
-    return n > 0;
+    if (n < INDEX_MOVE_MAX && d < INDEX_MOVE_MAX)
+        ing->index_catch_up = 0; /* caught up, or failed: the next idle moment retries */
+    return n > 0 || d > 0;
+}
+
+/*
+ * Writes every pending index entry (correlation ids, device index), e.g. at
+ * a clean stop, so readers of the file (asyncbridge serve) find a device's
+ * events in the index rather than by scanning the log after it.
+ */
+static void flush_indexes(store *w)
+{
+    while (store_corr_flush(w, 1, INDEX_STOP_MAX) > 0)
+        ;
+    while (store_device_flush(w, 1, INDEX_STOP_MAX) > 0)
+        ;
 }
 
 static void *writer_main(void *arg)
@@ -1282,7 +1301,7 @@ static void *writer_main(void *arg)
             if (lingering)
                 linger(ing);
             while (ing->head == NULL && !ing->stopping) {
-                if (move_correlation_ids(ing, &lingering))
+                if (move_index_entries(ing, &lingering))
                     continue;
                 ing->writer_waiting = 1;
                 pthread_cond_wait(&ing->cv_items, &ing->mu);
@@ -1377,6 +1396,7 @@ static void *writer_main(void *arg)
         n = 0;
     }
     free_items(first); /* gave up: still in the journal */
+    flush_indexes(ing->opt.writer);
     return NULL;
 }
 
@@ -1523,6 +1543,9 @@ int bridge_ingest_submit(bridge_ingest *ing, const char *topic, size_t topic_len
             atomic_fetch_add(&ing->stats.commit_errors, 1);
             bridge_log_error("committing a message failed: %s: %s", store_strerror(rc),
                              store_errmsg(ing->opt.writer));
+        } else { /* no idle writer here: index entries go once INDEX_MOVE_MAX wait */
+            (void)store_corr_flush(ing->opt.writer, INDEX_MOVE_MAX, INDEX_MOVE_MAX);
+            (void)store_device_flush(ing->opt.writer, INDEX_MOVE_MAX, INDEX_MOVE_MAX);
         }
         free(it);
         return rc == 0 ? 0 : -1;

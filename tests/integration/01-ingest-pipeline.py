@@ -210,8 +210,9 @@ def unknown_topic_drop_sync_mode_shared_sub_sigint():
 
 @test
 def correlation_ids_move_to_event_corr():
-    """The writer moves correlation ids from memory to event_corr while idle;
-    duplicates are caught in either place, also after a restart."""
+    """The writer moves correlation ids from memory to event_corr while idle,
+    and writes the device index; duplicates are caught in either place, also
+    after a restart."""
     with Rig(SPEC) as rig:
         broker, bridge = rig.broker, rig.bridge
         bridge.start()
@@ -234,6 +235,15 @@ def correlation_ids_move_to_event_corr():
                  [(moved,)], "event_corr rows point at their events")
         indexed = db_query(db, "SELECT value FROM store_meta WHERE name = 'corr_indexed'")[0][0]
         check(indexed >= moved, f"checkpoint {indexed} covers the {moved} moved")
+        # the device index is written the same way (store_device_flush)
+        wait_for(lambda: count_rows(db, "device_events") > n - 256, 30,
+                 what=f"device index written:\n{bridge.log_tail()}")
+        rows = count_rows(db, "device_events")
+        check_eq(db_query(db, "SELECT count(*) FROM device_events d JOIN events e"
+                              " ON e.seq = d.seq WHERE e.device_id = d.device_id"),
+                 [(rows,)], "device_events rows point at their events")
+        check_eq(db_query(db, "SELECT value FROM store_meta WHERE name = 'device_indexed'"),
+                 [(rows,)], "device checkpoint at the last row written")
 
         def no_new_events(marker_seq):
             pub.publish(*tel(marker_seq, dev="marker"))
@@ -243,14 +253,22 @@ def correlation_ids_move_to_event_corr():
         # redeliveries of moved ids (event_corr) and of the last ones (memory)
         pub.publish_many(tel(i) for i in [1, 2, n // 2, n - 1, n])
         no_new_events(1)
-        # after a restart the ids still in memory come back from the log
+        # a clean stop writes every pending index entry
+        pub.publish_many(tel(i) for i in range(n + 10, n + 20))
+        wait_for(lambda: count_rows(db, "events") == n + 11, 30, what="10 more events")
         bridge.stop()
+        check_eq(db_query(db, "SELECT (SELECT count(*) FROM device_events),"
+                              " (SELECT value FROM store_meta WHERE name = 'device_indexed'),"
+                              " (SELECT count(*) FROM event_corr),"
+                              " (SELECT value FROM store_meta WHERE name = 'corr_indexed')"),
+                 [(n + 11, n + 11, n + 11, n + 11)], "indexes complete after a clean stop")
+        # after a restart the ids still in memory come back from the log
         bridge.start()
-        pub.publish_many(tel(i) for i in [3, n - 2, n])
+        pub.publish_many(tel(i) for i in [3, n - 2, n, n + 10])
         pub.publish(*tel(n + 1))
-        wait_for(lambda: count_rows(db, "events") == n + 2, 30, what="new event after restart")
+        wait_for(lambda: count_rows(db, "events") == n + 12, 30, what="new event after restart")
         check_eq(db_query(db, "SELECT count(*) FROM events WHERE device_id = 'd1'"),
-                 [(n + 1,)], "one event per correlation id")
+                 [(n + 11,)], "one event per correlation id")
 
 
 if __name__ == "__main__":
