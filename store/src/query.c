@@ -22,7 +22,8 @@
 /* the seq up to which device_events holds every event with a device (schema v4) */
 #define DEV_INDEXED "(SELECT coalesce((SELECT value FROM store_meta WHERE name = 'device_indexed'), 0))"
 #define EV_COLS "seq, channel, message, device_id, topic, params, payload, correlation_id, received_at"
-#define EV_VARIANTS 32
+#define EV_TAIL 32 /* with EV_DEVICE: the part after device_events' checkpoint */
+#define EV_VARIANTS 64
 
 enum q_stmt {
     Q_BEGIN,
@@ -457,9 +458,10 @@ int store_read_totals(store_reader *r, int64_t *events, int64_t *dead_letters,
 /* ------------------------------------------------------------------ */
 
 /*
- * One event list query per EV_* mask. A device's events: device_events up
- * to its checkpoint (its key in seq order, each joined to its row), then
- * the log after the checkpoint, scanned by seq; each part stops at :lim.
+ * One event list query per EV_* mask. A device's events come in two parts,
+ * run one after the other in one snapshot (store_read_events):
+ * device_events up to its checkpoint (its key in seq order, each joined to
+ * its row), and with EV_TAIL the log after the checkpoint, scanned by seq.
  */
 static sqlite3_stmt *event_stmt(store_reader *r, unsigned mask, int *e)
 {
@@ -472,16 +474,18 @@ static sqlite3_stmt *event_stmt(store_reader *r, unsigned mask, int *e)
     snprintf(filters, sizeof(filters), "%s%s%s", mask & EV_CHANNEL ? " AND channel = :ch" : "",
              mask & EV_FROM ? " AND received_at >= :from" : "",
              mask & EV_TO ? " AND received_at < :to" : "");
-    if (mask & EV_DEVICE)
+    if (mask & EV_TAIL)
         n = snprintf(sql, sizeof(sql),
-                     "SELECT * FROM (SELECT * FROM (SELECT e.seq, channel, message, e.device_id,"
-                     " topic, params, payload, correlation_id, received_at FROM device_events d"
-                     " CROSS JOIN events e ON e.seq = d.seq WHERE d.device_id = :dev"
-                     " AND d.seq %s :seq%s ORDER BY d.seq %s LIMIT :lim)"
-                     " UNION ALL SELECT * FROM (SELECT " EV_COLS " FROM events"
-                     " WHERE seq > " DEV_INDEXED " AND seq %s :seq AND device_id = :dev%s"
-                     " ORDER BY seq %s LIMIT :lim)) ORDER BY seq %s LIMIT :lim",
-                     cmp, filters, dir, cmp, filters, dir, dir);
+                     "SELECT " EV_COLS " FROM events WHERE seq > " DEV_INDEXED
+                     " AND seq %s :seq AND device_id = :dev%s ORDER BY seq %s LIMIT :lim",
+                     cmp, filters, dir);
+    else if (mask & EV_DEVICE)
+        n = snprintf(sql, sizeof(sql),
+                     "SELECT e.seq, channel, message, e.device_id, topic, params, payload,"
+                     " correlation_id, received_at FROM device_events d CROSS JOIN events e"
+                     " ON e.seq = d.seq WHERE d.device_id = :dev AND d.seq %s :seq%s"
+                     " ORDER BY d.seq %s LIMIT :lim",
+                     cmp, filters, dir);
     else
         n = snprintf(sql, sizeof(sql),
                      "SELECT " EV_COLS " FROM events WHERE seq %s :seq%s ORDER BY seq %s LIMIT :lim",
@@ -513,12 +517,43 @@ static enum row_verdict event_row(sqlite3_stmt *st, const struct visit *v)
     return next_or_stop(v->cb.event(v->ctx, &row));
 }
 
+/* Runs one event statement for q with limit lim; the rows handed over, or STORE_E*. */
+static int events_part(store_reader *r, unsigned mask, const store_event_query *q, int64_t lim,
+                       const struct visit *v)
+{
+    int e = 0;
+    sqlite3_stmt *st = event_stmt(r, mask, &e);
+
+    if (!st)
+        return e;
+    bind_i64(st, ":seq", q->desc ? (q->before_seq > 0 ? q->before_seq : INT64_MAX)
+                                 : q->after_seq);
+    bind_text(st, ":dev", q->device_id);
+    bind_window(st, q->channel, q->has_from, q->from_ms, q->has_to, q->to_ms, (size_t)lim);
+    return step_rows(r, st, event_row, v, "read events");
+}
+
+/* Relays rows to the caller's callback and remembers whether it asked to stop. */
+struct event_relay {
+    store_event_cb cb;
+    void *ctx;
+    int stopped;
+};
+
+static int relay_event(void *ctx, const store_event_row *row)
+{
+    struct event_relay *x = ctx;
+
+    return x->stopped = x->cb(x->ctx, row) != 0;
+}
+
 int store_read_events(store_reader *r, const store_event_query *q, store_event_cb cb,
                       void *ctx)
 {
     unsigned mask = 0;
-    sqlite3_stmt *st;
-    int e = 0;
+    struct event_relay x = { cb, ctx, 0 };
+    const struct visit v = { .cb.event = relay_event, .ctx = &x };
+    int own, n, m;
 
     if (!q || !cb || q->limit == 0)
         return STORE_EINVAL;
@@ -527,15 +562,24 @@ int store_read_events(store_reader *r, const store_event_query *q, store_event_c
     mask |= q->has_from ? EV_FROM : 0;
     mask |= q->has_to ? EV_TO : 0;
     mask |= q->desc ? EV_DESC : 0;
-    st = event_stmt(r, mask, &e);
-    if (!st)
-        return e;
-    bind_i64(st, ":seq", q->desc ? (q->before_seq > 0 ? q->before_seq : INT64_MAX)
-                                 : q->after_seq);
-    bind_text(st, ":dev", q->device_id);
-    bind_window(st, q->channel, q->has_from, q->from_ms, q->has_to, q->to_ms, q->limit);
-    return step_rows(r, st, event_row, &(struct visit){ .cb.event = cb, .ctx = ctx },
-                     "read events");
+    if (!(mask & EV_DEVICE))
+        return events_part(r, mask, q, (int64_t)q->limit, &v);
+    /*
+     * A device: the index part and the log after its checkpoint, in seq
+     * order (oldest first: the index first), in one snapshot so that a
+     * move between the two cannot skip or repeat an event.
+     */
+    own = !r->in_txn;
+    if (own && (n = store_reader_begin(r)) != 0)
+        return n;
+    n = events_part(r, mask | (q->desc ? EV_TAIL : 0), q, (int64_t)q->limit, &v);
+    if (n >= 0 && !x.stopped && (size_t)n < q->limit) {
+        m = events_part(r, mask | (q->desc ? 0 : EV_TAIL), q, (int64_t)(q->limit - (size_t)n), &v);
+        n = m < 0 ? m : n + m;
+    }
+    if (own)
+        store_reader_end(r);
+    return n;
 }
 
 int store_read_max_seq(store_reader *r, const char *device_id, const char *channel,
