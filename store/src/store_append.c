@@ -171,6 +171,14 @@ static int tx_sync(store *s)
     return rc;
 }
 
+/* The device index's checkpoint and the last seq: the events after the one wait. */
+static int dev_pending(store *s, int64_t *indexed, int64_t *last)
+{
+    int rc = store__stmt_int(s, STORE__DEV_INDEXED, "cannot read the device checkpoint", indexed);
+
+    return rc != 0 ? rc : store__stmt_int(s, STORE__EV_MAX_SEQ, "cannot read the last seq", last);
+}
+
 int store__dev_move(store *s, int64_t min, int64_t max, int64_t *moved)
 {
     int64_t indexed, last, upto;
@@ -178,9 +186,7 @@ int store__dev_move(store *s, int64_t min, int64_t max, int64_t *moved)
     int rc;
 
     *moved = 0;
-    rc = store__stmt_int(s, STORE__DEV_INDEXED, "cannot read the device checkpoint", &indexed);
-    if (rc == 0)
-        rc = store__stmt_int(s, STORE__EV_MAX_SEQ, "cannot read the last seq", &last);
+    rc = dev_pending(s, &indexed, &last);
     if (rc != 0 || last - indexed < (min > 1 ? min : 1))
         return rc;
     /* any seq <= last is taken or can never be (a new rowid is max + 1) */
@@ -500,31 +506,24 @@ out:
     return rc;
 }
 
-int store_corr_flush(store *s, size_t min, size_t max)
+/* Whether an index flush may run on s now (a writer, no broken batch). */
+static int flush_check(store *s)
 {
-    size_t n;
-    int own, rc;
-
-    if (!s)
-        return STORE_EINVAL;
     if (s->flags & STORE_OPEN_READONLY)
         return store__error(s, STORE_EREADONLY, "store opened read-only");
     if (s->in_batch && (s->batch_broken || sqlite3_get_autocommit(s->db) != 0))
         return store__error(s, STORE_EIO, "batch was rolled back after an earlier error");
-    /* stale: only min 0 reloads the tail to see what is pending */
-    if (s->corr_stale ? min > 0 : store__corr_pending(s) == 0 || store__corr_pending(s) < min)
-        return 0;
-    own = !s->in_batch;
-    if (own && (rc = tx_stmt(s, STORE__BEGIN, "cannot begin indexing correlation ids")) != 0)
-        return rc;
-    rc = store__corr_sync(s);
-    n = store__corr_pending(s) < max ? store__corr_pending(s) : max;
-    if (rc == 0)
-        rc = store__corr_move(s, n);
+    return 0;
+}
+
+/* Ends an index flush: commits its own transaction; after an error undoes
+ * it (or marks the batch broken if SQLite dropped it). */
+static int flush_end(store *s, int own, int rc, const char *commit_what)
+{
     if (rc == 0 && own)
-        rc = tx_stmt(s, STORE__COMMIT, "cannot commit indexed correlation ids");
+        rc = tx_stmt(s, STORE__COMMIT, commit_what);
     if (rc == 0)
-        return n > INT_MAX ? INT_MAX : (int)n;
+        return 0;
     if (own)
         tx_abort(s);
     else if (sqlite3_get_autocommit(s->db) != 0)
@@ -533,44 +532,53 @@ int store_corr_flush(store *s, size_t min, size_t max)
     return rc;
 }
 
+int store_corr_flush(store *s, size_t min, size_t max)
+{
+    size_t n = 0;
+    int own, rc;
+
+    if (!s)
+        return STORE_EINVAL;
+    if ((rc = flush_check(s)) != 0)
+        return rc;
+    /* stale: only min 0 reloads the tail to see what is pending */
+    if (s->corr_stale ? min > 0 : store__corr_pending(s) == 0 || store__corr_pending(s) < min)
+        return 0;
+    own = !s->in_batch;
+    if (own && (rc = tx_stmt(s, STORE__BEGIN, "cannot begin indexing correlation ids")) != 0)
+        return rc;
+    rc = store__corr_sync(s);
+    if (rc == 0) {
+        n = store__corr_pending(s) < max ? store__corr_pending(s) : max;
+        rc = store__corr_move(s, n);
+    }
+    rc = flush_end(s, own, rc, "cannot commit indexed correlation ids");
+    return rc != 0 ? rc : n > INT_MAX ? INT_MAX : (int)n;
+}
+
 int store_device_flush(store *s, size_t min, size_t max)
 {
-    int64_t moved = 0;
+    int64_t moved = 0, indexed, last;
     int own, rc;
 
     if (!s || max == 0)
         return STORE_EINVAL;
-    if (s->flags & STORE_OPEN_READONLY)
-        return store__error(s, STORE_EREADONLY, "store opened read-only");
-    if (s->in_batch && (s->batch_broken || sqlite3_get_autocommit(s->db) != 0))
-        return store__error(s, STORE_EIO, "batch was rolled back after an earlier error");
+    if ((rc = flush_check(s)) != 0)
+        return rc;
     if (min > INT32_MAX)
         min = INT32_MAX;
     if (max > INT32_MAX)
         max = INT32_MAX;
     own = !s->in_batch;
-    if (own) { /* nothing to do is found without a write transaction */
-        int64_t indexed, last;
-
-        rc = store__stmt_int(s, STORE__DEV_INDEXED, "cannot read the device checkpoint", &indexed);
-        if (rc == 0)
-            rc = store__stmt_int(s, STORE__EV_MAX_SEQ, "cannot read the last seq", &last);
-        if (rc != 0 || last - indexed < (int64_t)(min > 1 ? min : 1))
-            return rc;
-    }
+    /* nothing to do is found without a write transaction */
+    if (own && ((rc = dev_pending(s, &indexed, &last)) != 0 ||
+                last - indexed < (int64_t)(min > 1 ? min : 1)))
+        return rc;
     if (own && (rc = tx_stmt(s, STORE__BEGIN, "cannot begin indexing device events")) != 0)
         return rc;
     rc = store__dev_move(s, (int64_t)min, (int64_t)max, &moved);
-    if (rc == 0 && own)
-        rc = tx_stmt(s, STORE__COMMIT, "cannot commit indexed device events");
-    if (rc == 0)
-        return (int)moved;
-    if (own)
-        tx_abort(s);
-    else if (sqlite3_get_autocommit(s->db) != 0)
-        s->batch_broken = 1;
-    mark_stale(s);
-    return rc;
+    rc = flush_end(s, own, rc, "cannot commit indexed device events");
+    return rc != 0 ? rc : (int)moved;
 }
 
 /* Extracts reason.kind into a new string; EINVAL if reason is not right. */
