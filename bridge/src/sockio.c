@@ -162,7 +162,7 @@ static ssize_t refill(int fd, void *buf, size_t n)
         return real.recv(fd, buf, n, 0);
     rx.off = rx.len = 0;
     pthread_mutex_lock(&mu);
-    if (atomic_load(&sock_fd) != fd) { /* batching moves to fd: the old socket's output goes first */
+    if (atomic_load(&sock_fd) != fd) { /* batching moves to fd: the old output goes first */
         flush_locked();
         tx.len = 0;
         atomic_store(&sock_fd, fd);
