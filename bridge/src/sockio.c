@@ -81,6 +81,16 @@ static void resolve(void)
     resolve_one(&real.close, sizeof real.close, "close");
 }
 
+/*
+ * Resolved before main, while the process has one thread, so dlsym (which
+ * takes the dynamic loader's lock) never runs while another thread holds
+ * that lock and waits in one of these functions for real_once.
+ */
+__attribute__((constructor)) static void resolve_at_start(void)
+{
+    pthread_once(&real_once, resolve);
+}
+
 static int on_rcv_thread(void)
 {
     if (t_role == 0) {
