@@ -313,6 +313,25 @@ sqlite3_stmt *store__stmt(store *s, enum store__stmt_id id)
     return st;
 }
 
+int store__index_upto(store *s, enum store__stmt_id move, enum store__stmt_id mark, int64_t upto,
+                      const char *what)
+{
+    sqlite3_stmt *st = store__stmt(s, move);
+    int rc;
+
+    if (!st)
+        return STORE_EIO;
+    sqlite3_bind_int64(st, 1, upto);
+    rc = store__step_done(s, st, what);
+    if (rc == 0 && (st = store__stmt(s, mark)) == NULL)
+        rc = STORE_EIO;
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, upto);
+        rc = store__step_done(s, st, what);
+    }
+    return rc;
+}
+
 int store__stmt_int(store *s, enum store__stmt_id id, const char *what, int64_t *out)
 {
     sqlite3_stmt *st = store__stmt(s, id);

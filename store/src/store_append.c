@@ -182,7 +182,6 @@ static int dev_pending(store *s, int64_t *indexed, int64_t *last)
 int store__dev_move(store *s, int64_t min, int64_t max, int64_t *moved)
 {
     int64_t indexed, last, upto;
-    sqlite3_stmt *st;
     int rc;
 
     *moved = 0;
@@ -191,17 +190,7 @@ int store__dev_move(store *s, int64_t min, int64_t max, int64_t *moved)
         return rc;
     /* any seq <= last is taken or can never be (a new rowid is max + 1) */
     upto = last - indexed > max ? indexed + max : last;
-    st = store__stmt(s, STORE__DEV_MOVE);
-    if (!st)
-        return STORE_EIO;
-    sqlite3_bind_int64(st, 1, upto);
-    rc = store__step_done(s, st, "cannot index device events");
-    if (rc == 0 && (st = store__stmt(s, STORE__DEV_MARK)) == NULL)
-        rc = STORE_EIO;
-    if (rc == 0) {
-        sqlite3_bind_int64(st, 1, upto);
-        rc = store__step_done(s, st, "cannot move the device checkpoint");
-    }
+    rc = store__index_upto(s, STORE__DEV_MOVE, STORE__DEV_MARK, upto, "cannot index device events");
     if (rc == 0)
         *moved = upto - indexed;
     return rc;

@@ -470,7 +470,6 @@ int store__corr_find_table(store *s, const char *channel, const char *device, co
 
 int store__corr_move(store *s, size_t max)
 {
-    sqlite3_stmt *st;
     size_t k = max < s->corr_n ? max : s->corr_n;
     int64_t upto;
     int rc;
@@ -483,17 +482,8 @@ int store__corr_move(store *s, size_t max)
      * undone append), which must not land below the checkpoint.
      */
     upto = corr_at(s, k - 1)->seq;
-    st = store__stmt(s, STORE__CORR_MOVE);
-    if (!st)
-        return STORE_EIO;
-    sqlite3_bind_int64(st, 1, upto);
-    rc = store__step_done(s, st, "cannot index correlation ids");
-    if (rc == 0 && (st = store__stmt(s, STORE__CORR_MARK)) == NULL)
-        rc = STORE_EIO;
-    if (rc == 0) {
-        sqlite3_bind_int64(st, 1, upto);
-        rc = store__step_done(s, st, "cannot move the correlation checkpoint");
-    }
+    rc = store__index_upto(s, STORE__CORR_MOVE, STORE__CORR_MARK, upto,
+                           "cannot index correlation ids");
     if (rc != 0) {
         s->corr_stale = 1; /* the statements may have half-run: reload after the rollback */
         return rc;

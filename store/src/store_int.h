@@ -234,6 +234,10 @@ int store__error(store *s, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Runs a statement that returns no rows; 0 or STORE_E*. */
 int store__step_done(store *s, sqlite3_stmt *st, const char *what);
+/* Runs an index's bulk write (move, ?1 = upto) and its checkpoint (mark,
+ * ?1 = upto) in the caller's transaction; 0 or STORE_E* (with what). */
+int store__index_upto(store *s, enum store__stmt_id move, enum store__stmt_id mark, int64_t upto,
+                      const char *what);
 /* Steps a one-value query (id) into *out; 0 or STORE_E* (with what). */
 int store__stmt_int(store *s, enum store__stmt_id id, const char *what, int64_t *out);
 /*
