@@ -1235,8 +1235,11 @@ static int worth_lingering(size_t n, int64_t dt_us)
  * (lingering) only once the stream has been quiet for INDEX_QUIET_US, so a
  * backlog drain does this work after the drain, not during it; then
  * everything pending, INDEX_MOVE_MAX of each per transaction, between
- * messages. Returns 1 if it released mu (the caller re-checks the queue),
- * 0 if there was nothing to do.
+ * messages. Returns 1 if it moved entries or the queue may have changed
+ * while waiting (worth calling again once the queue is re-checked), 0
+ * otherwise. Either way it may have released mu, so a submit in between
+ * found no waiting writer and sent no signal: the caller re-checks the
+ * queue before it waits.
  */
 static int move_index_entries(bridge_ingest *ing, int *lingering)
 {
@@ -1303,6 +1306,9 @@ static void *writer_main(void *arg)
             while (ing->head == NULL && !ing->stopping) {
                 if (move_index_entries(ing, &lingering))
                     continue;
+                /* it may have released mu: a submit then saw no waiter */
+                if (ing->head != NULL || ing->stopping)
+                    break;
                 ing->writer_waiting = 1;
                 pthread_cond_wait(&ing->cv_items, &ing->mu);
                 ing->writer_waiting = 0;
