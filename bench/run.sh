@@ -6,13 +6,15 @@
 #       persistent session);
 #   (b) asyncbridge's durable ingest live (`asyncbridge run` on
 #       examples/fleet.yaml, temp db);
+#   (b2) paced live streams at BENCH_LIVE_RATES (20000 40000 msg/s): bench_pub
+#       publishes at that rate to the ceiling, then to the bridge;
 #   (c) backlog drains in BENCH_ROUNDS rounds, each: the ceiling (stock Paho,
 #       trace off, trace off with batched socket I/O), then the bridge; and
 #       the medians of the ratios;
 #   (d) the validator and router micro-benchmarks, if built.
 # The load is asyncbridge-sim (QoS 1, as fast as the broker takes it).
 # Prints a table; asserts nothing; exits 0. Environment: BENCH_MSGS (100000),
-# BENCH_DEVICES (8), BENCH_ROUNDS (3). See bench/README.md.
+# BENCH_DEVICES (8), BENCH_ROUNDS (3), BENCH_LIVE_RATES. See bench/README.md.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,6 +76,7 @@ ceiling_live=0
 ceiling_backlog=0
 ceiling_backlog_t=0
 rounds=${BENCH_ROUNDS:-3}
+live_rates=${BENCH_LIVE_RATES:-20000 40000}
 
 echo "bench: $msgs messages from $devices simulated devices, QoS 1, mosquitto on port $port"
 
@@ -155,6 +158,55 @@ if [ -x "$bridge" ] && "$bridge" run --help >/dev/null 2>&1; then
 else
     bridge_ok=0
     row "asyncbridge run" "-" "-" "-" "-" "skipped: 'asyncbridge run' is not built yet"
+fi
+
+# ---- (b2) paced live streams ------------------------------------------------------
+# The sim publishes as fast as the broker takes it, so the live rows above
+# measure the publisher on 2 shared cores. Here bench_pub (a lean C
+# publisher, one send per message) publishes at fixed rates: each rate runs
+# the count-only subscriber, then the bridge, on the same load. Both are
+# timed from their first message to their last (the bridge: received_at of
+# the first event to the poll that saw the last one stored), and the lag is
+# how long after the publisher's last PUBACK the bridge's last commit was seen.
+pub=$build/bench/bench_pub
+pubnote() {  # bench_pub's line, short: the rate it reached and its latest send
+    sed -E 's/.* at ([0-9]+) msg\/s \(latest send ([0-9.]+) ms after.*/bench_pub sent at \1 msg\/s, latest send \2 ms late/' <<<"${1:-bench_pub failed}"
+}
+if [ "$bridge_ok" = 1 ] && [ -x "$pub" ]; then
+    for lr in $live_rates; do
+        # a fresh broker: no offline session (earlier rows) gets a copy of this load
+        kill -TERM $mpid 2>/dev/null; wait $mpid 2>/dev/null
+        start_broker
+        "$ceiling" --broker "$turl" --client-id "ceil-paced-$lr" --mode live --topic "fleet/+/telemetry" \
+            --expect "$msgs" --timeout 300 > "$work/ceil-paced.out" 2>>"$work/ceil.log" & cpid=$!
+        for _ in $(seq 200); do grep -q ready "$work/ceil-paced.out" 2>/dev/null && break; sleep 0.05; done
+        pubout=$("$pub" "$port" "$msgs" "$lr" "pub-ceil-$lr" 2>>"$work/pub.log")
+        wait $cpid
+        line=$(tail -n 1 "$work/ceil-paced.out")
+        crate=$(jget rate <<<"$line")
+        row "ceiling live at $lr msg/s" "${crate:-?}" "1.00" "$(jget cpu_s <<<"$line")" "$(jget maxrss_kb <<<"$line")" "$(pubnote "$pubout")"
+        db=$work/paced-$lr.db
+        if start_bridge "$db" "$work/bridge-paced.log"; then
+            $py - "$db" "$msgs" 600 <<<"$poller" >"$work/poll.out" 2>/dev/null & ppid=$!
+            pids+=($ppid)
+            c0=$(proc_cpu $bpid)
+            pubout=$("$pub" "$port" "$msgs" "$lr" "pub-bridge-$lr" 2>>"$work/pub.log")
+            tp=$EPOCHREALTIME
+            if wait $ppid; then
+                t1=$(cut -d' ' -f2 "$work/poll.out")
+                cpu=$($py -c "print('%.2f' % (($(proc_cpu $bpid) - $c0) / $tick))")
+                first=$($py -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select min(received_at) from events where channel != 'status'\").fetchone()[0] / 1000.0)" "$db" 2>/dev/null)
+                rate=$($py -c "print('%.0f' % ($msgs / ($t1 - ${first:-0})))" 2>/dev/null)
+                lag=$($py -c "print('%.0f' % (max(0.0, $t1 - $tp) * 1000))" 2>/dev/null)
+                row "asyncbridge run live at $lr msg/s" "${rate:-?}" "$(ratio "$rate" "$crate")" "$cpu" "$(proc_hwm $bpid)" "last commit seen ${lag:-?} ms after the last PUBACK (10 ms polls); $(pubnote "$pubout")"
+            else
+                row "asyncbridge run live at $lr msg/s" "-" "-" "-" "-" "stored $(stored "$db") of $msgs in 600 s"
+            fi
+            kill -TERM $bpid; wait $bpid 2>/dev/null
+        else
+            row "asyncbridge run live at $lr msg/s" "-" "-" "-" "-" "bridge did not start (see log)"
+        fi
+    done
 fi
 
 # ---- (c) backlog drains, in rounds ----------------------------------------------
