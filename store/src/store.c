@@ -569,16 +569,22 @@ store *store_open(const char *path, const store_options *opt, int *err, char *di
     if (rc != 0)
         goto fail;
     /*
-     * A larger page cache keeps the index leaves the appends touch (one per
-     * device in events_device_seq and events_correlation) in memory instead
+     * A larger page cache keeps the leaves the appends touch (the events
+     * and events_channel_seq tails; the bulk index writes of
+     * store_corr_flush and store_device_flush) in memory instead
      * of re-reading them from the WAL; the WAL checkpoints less often, so
      * hot pages are copied to the database file once per checkpoint
      * instead of once per commit group and the fsyncs of a checkpoint
      * (the only ones with synchronous=NORMAL) are amortized over more
-     * commits. See docs/store.md "Write path".
+     * commits. Statement journals and sorts stay in memory (temp_store):
+     * the bulk index writes spilled them to a new file in /var/tmp (open,
+     * unlink, write, close) about every 500 messages of a live stream.
+     * See docs/store.md "Write path".
      */
     if (!(o.flags & STORE_OPEN_READONLY)) {
         rc = exec(s, "PRAGMA cache_size=-" STORE__WRITE_CACHE_KIB, "cannot set cache size");
+        if (rc == 0)
+            rc = exec(s, "PRAGMA temp_store=MEMORY", "cannot set temp_store");
         if (rc == 0)
             rc = exec(s, "PRAGMA wal_autocheckpoint=" STORE__AUTOCHECKPOINT_PAGES,
                       "cannot set wal_autocheckpoint");

@@ -48,6 +48,8 @@ TEST(store, open_file_wal_and_bad_path)
     ASSERT_NOT_NULL(s);
     ASSERT_STR_EQ(q_text(s, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
     ASSERT_EQ(q_int(s, "PRAGMA synchronous"), 1); /* NORMAL */
+    /* statement journals and sorts of the bulk index writes: no temp files */
+    ASSERT_EQ(q_int(s, "PRAGMA temp_store"), 2); /* MEMORY */
     store_close(s);
     {
         store_options o = {.flags = STORE_OPEN_SYNC_FULL};
