@@ -524,6 +524,7 @@ store *store_open(const char *path, const store_options *opt, int *err, char *di
     s->corr_stale = 1;
     s->corr_tail_max = STORE__CORR_TAIL_MAX;
     s->dev_tail_max = STORE__DEV_TAIL_MAX;
+    s->fold_cache_max = STORE__FOLD_CACHE_MAX;
     s->corr_keys_max = STORE__CORR_KEYS_MAX;
     if (o.dedupe_window > (size_t)STORE__WINDOW_MAX) {
         copy_diag(diag, diag_size, "dedupe window too large");
@@ -620,6 +621,7 @@ void store_close(store *s)
     store__window_free(s);
     store__corr_free(s);
     asyncapi_json_buf_free(s->fold_buf);
+    store__fold_cache_free(s);
     free(s);
 }
 

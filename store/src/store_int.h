@@ -110,6 +110,9 @@
  * STORE__CORR_FORCED_MOVE of them into device_events itself: a device's
  * query then scans at most this many events by seq. */
 #define STORE__DEV_TAIL_MAX 122880
+/* Projection rows a handle's folds keep in memory between batches (about
+ * 250 bytes each); past this, only the last batch's rows are kept. */
+#define STORE__FOLD_CACHE_MAX 32768
 
 /* Cached prepared statements, prepared on first use. */
 enum store__stmt_id {
@@ -220,6 +223,10 @@ struct store {
                                                 and write phases (store_project) */
     void *fold_gap_arg;
     asyncapi_json_buf *fold_buf;             /* folded payloads' trees (store_project.c), lazily */
+    void *fold_cache;                        /* projection rows as stored, kept between folds
+                                                (store_project.c), owned, or NULL */
+    int64_t fold_cache_cp;                   /* the projection checkpoint they are rows of */
+    size_t fold_cache_max;                   /* STORE__FOLD_CACHE_MAX (tests lower it) */
     char errmsg[512];                        /* last failure text, "" if none */
 };
 
@@ -318,6 +325,8 @@ int store__corr_move(store *s, size_t max);
 size_t store__corr_pending(const store *s);
 /* Frees the tail. */
 void store__corr_free(store *s);
+/* Frees the rows store_project keeps between folds (store_close). */
+void store__fold_cache_free(store *s);
 
 /*
  * Starts the checkpointer thread for an appending handle on a file (once;

@@ -383,6 +383,172 @@ TEST(project, rebuild_equals_incremental_random_batches)
     tmpdb_release(&t);
 }
 
+/* Compares the projections of path with what store_rebuild makes of it. */
+static void check_equals_rebuild(const char *path, const store_projector_options *o)
+{
+    char *before[4] = {0}, diag[256];
+    store *s = store_open(path, NULL, NULL, NULL, 0);
+
+    ASSERT_NOT_NULL(s);
+    for (int i = 0; i < 4; i++)
+        before[i] = dump(s, dump_sql[i]);
+    store_close(s);
+    ASSERT_EQ(store_rebuild(path, o, diag, sizeof(diag)), 0);
+    s = store_open(path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(s);
+    for (int i = 0; i < 4; i++) {
+        char *after = dump(s, dump_sql[i]);
+
+        if (!before[i] || !after || strcmp(before[i], after) != 0)
+            test_fail(__FILE__, __LINE__, "rebuild differs for %s", dump_sql[i]);
+        free(after);
+        free(before[i]);
+    }
+    store_close(s);
+}
+
+/* How often a cached statement of s ran (0 if never prepared). */
+static int runs(store *s, enum store__stmt_id id)
+{
+    return s->stmt[id] ? sqlite3_stmt_status(s->stmt[id], SQLITE_STMTSTATUS_RUN, 0) : 0;
+}
+
+TEST(project, fold_cache_loads_each_row_once)
+{
+    tmpdb t;
+    store *s;
+    store_projector_options o = {.batch_max = 1};
+    size_t n = 0;
+    int folds = 0;
+
+    s = tmpdb_store(&t);
+    ASSERT_NOT_NULL(s);
+    for (int i = 0; i < 12; i++) {
+        char p[32];
+        snprintf(p, sizeof(p), "{\"v\":%d}", i);
+        ASSERT_GT(put(s, "c", i % 3 ? "a" : "b", p, 1000 + i), 0);
+    }
+    do {
+        ASSERT_EQ(store_project(s, &o, &n), 0);
+        folds += n > 0;
+    } while (n > 0);
+    ASSERT_EQ(folds, 12);
+    /* 12 one-event folds: each device row and each rollup row loaded once */
+    ASSERT_EQ(runs(s, STORE__PJ_DEVICE_GET), 2);
+    ASSERT_EQ(runs(s, STORE__PJ_ROLLUP_GET), 2);
+    ASSERT_EQ(q_int(s, "SELECT events FROM devices WHERE device_id = 'a'"), 8);
+    ASSERT_EQ(q_int(s, "SELECT sum FROM rollups WHERE device_id = 'a'"), 48);
+    ASSERT_EQ(q_int(s, "SELECT count FROM rollups WHERE device_id = 'b'"), 4);
+    store_close(s);
+    check_equals_rebuild(t.path, &o);
+    tmpdb_release(&t);
+}
+
+TEST(project, fold_cache_is_dropped_when_another_handle_folded)
+{
+    tmpdb t;
+    store *p, *o2;
+    store_projector_options o = {.batch_max = 3};
+    size_t n = 0;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    p = store_open(t.path, NULL, NULL, NULL, 0);
+    o2 = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(p);
+    ASSERT_NOT_NULL(o2);
+    for (int i = 0; i < 10; i++) {
+        char pl[32];
+        snprintf(pl, sizeof(pl), "{\"v\":%d}", i);
+        ASSERT_GT(put(p, "c", "d", pl, 1000 + i), 0);
+    }
+    ASSERT_EQ(store_project(p, &o, &n), 0);  /* 1..3, p caches the rows */
+    ASSERT_EQ(store_project(o2, &o, &n), 0); /* 4..6 behind p's back */
+    ASSERT_EQ(n, 3);
+    do {
+        ASSERT_EQ(store_project(p, &o, &n), 0); /* 7..10 from the stored rows */
+    } while (n > 0);
+    ASSERT_EQ(q_int(p, "SELECT events FROM devices"), 10);
+    ASSERT_EQ(q_int(p, "SELECT count FROM rollups"), 10);
+    ASSERT_EQ(q_int(p, "SELECT sum FROM rollups"), 45);
+    ASSERT_EQ(runs(p, STORE__PJ_DEVICE_GET), 2); /* loaded again after o2 */
+    store_close(p);
+    store_close(o2);
+    check_equals_rebuild(t.path, &o);
+    tmpdb_release(&t);
+}
+
+static void lock_in_gap(void *arg)
+{
+    /* another handle holds the write lock: the write phase fails at once */
+    (void)sqlite3_exec(((store *)arg)->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+}
+
+TEST(project, fold_cache_is_dropped_when_a_write_fails)
+{
+    tmpdb t;
+    store *p, *o2;
+    store_projector_options o = {.batch_max = 3};
+    size_t n = 0;
+
+    ASSERT_EQ(tmpdb_init(&t), 0);
+    p = store_open(t.path, &(store_options){.busy_timeout_ms = -1}, NULL, NULL, 0);
+    o2 = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(p);
+    ASSERT_NOT_NULL(o2);
+    for (int i = 0; i < 6; i++) {
+        char pl[32];
+        snprintf(pl, sizeof(pl), "{\"v\":%d}", i);
+        ASSERT_GT(put(p, "c", "d", pl, 1000 + i), 0);
+    }
+    ASSERT_EQ(store_project(p, &o, &n), 0); /* 1..3, p caches the rows */
+    p->fold_gap_hook = lock_in_gap;
+    p->fold_gap_arg = o2;
+    ASSERT_NE(store_project(p, &o, &n), 0); /* 4..6 folded in memory, not written */
+    p->fold_gap_hook = NULL;
+    ASSERT_EQ(sqlite3_exec(o2->db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    ASSERT_EQ(q_int(p, "SELECT seq FROM projection_checkpoints"), 3);
+    do {
+        ASSERT_EQ(store_project(p, &o, &n), 0);
+    } while (n > 0);
+    ASSERT_EQ(q_int(p, "SELECT events FROM devices"), 6);
+    ASSERT_EQ(q_int(p, "SELECT count FROM rollups"), 6);
+    ASSERT_EQ(q_int(p, "SELECT sum FROM rollups"), 15);
+    store_close(p);
+    store_close(o2);
+    check_equals_rebuild(t.path, &o);
+    tmpdb_release(&t);
+}
+
+TEST(project, fold_cache_keeps_its_bound)
+{
+    tmpdb t;
+    store *s;
+    store_projector_options o = {.batch_max = 1, .bucket_ms = 10000};
+    size_t n = 0;
+    unsigned seed = 777;
+
+    s = tmpdb_store(&t);
+    ASSERT_NOT_NULL(s);
+    s->fold_cache_max = 4;
+    for (int i = 0; i < 300; i++) {
+        char p[64], dev[8];
+        seed = seed * 1103515245u + 12345u;
+        snprintf(dev, sizeof(dev), "d%u", (seed >> 16) % 5);
+        snprintf(p, sizeof(p), "{\"t\":%.3f,\"n\":%u}", ((seed >> 8) % 1000) / 7.0, seed % 13);
+        ASSERT_GT(put(s, "telemetry", dev, p, 1000 + i * 997), 0);
+    }
+    /* one event per fold, a device and two rollups each: only the last
+     * fold's 3 rows fit, so a row is loaded again unless the previous
+     * event had the same device and bucket */
+    do {
+        ASSERT_EQ(store_project(s, &o, &n), 0);
+    } while (n > 0);
+    ASSERT_GT(runs(s, STORE__PJ_DEVICE_GET), 200);
+    store_close(s);
+    check_equals_rebuild(t.path, &o);
+    tmpdb_release(&t);
+}
+
 TEST(project, projector_thread)
 {
     tmpdb t;
