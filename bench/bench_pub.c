@@ -9,7 +9,7 @@
  * N PUBLISH packets at QoS 1, message i due at start + i / RATE and sent on
  * its own with one send(2), PUBACKs read without blocking in between. The
  * payload is the fleet telemetry of examples/fleet.yaml on topic
- * fleet/n<i % 100>/telemetry, with the wall clock (seconds modulo 100, with
+ * fleet/n<i % DEVICES>/telemetry (DEVICES 100 unless given), with the wall clock (seconds modulo 100, with
  * microseconds) taken just before the send in "humidity": the receivers
  * (bench_wslat, bench_ceiling --latency) subtract it from theirs.
  *
@@ -38,7 +38,9 @@
 
 #define WINDOW 20000          /* unacknowledged PUBLISHes at most (ids are 16-bit) */
 #define ACK_WAIT_MS 30000     /* how long the end waits for the last PUBACKs */
-#define USAGE "usage: bench_pub PORT(1..65535) N(1..100000000) RATE(1..1000000) [CLIENT_ID]"
+#define USAGE                                                                           \
+    "usage: bench_pub PORT(1..65535) N(1..100000000) RATE(1..1000000) [CLIENT_ID "     \
+    "[DEVICES(1..1000000), default 100]]"
 
 typedef struct pub {
     int fd;
@@ -180,18 +182,19 @@ static long parse_arg(const char *s, long lo, long hi)
 int main(int argc, char **argv)
 {
     pub p = { .fd = -1 };
-    long port, n, rate, waits = 0;
+    long port, n, rate, waits = 0, devices = 100;
     double t0, max_late = 0, elapsed;
     char id[72];
     struct rusage ru;
 
-    if (argc < 4 || argc > 5 || (port = parse_arg(argv[1], 1, 65535)) < 0 ||
+    if (argc < 4 || argc > 6 || (port = parse_arg(argv[1], 1, 65535)) < 0 ||
         (n = parse_arg(argv[2], 1, 100000000)) < 0 ||
-        (rate = parse_arg(argv[3], 1, 1000000)) < 0 || (argc == 5 && strlen(argv[4]) > 64)) {
+        (rate = parse_arg(argv[3], 1, 1000000)) < 0 || (argc >= 5 && strlen(argv[4]) > 64) ||
+        (argc == 6 && (devices = parse_arg(argv[5], 1, 1000000)) < 0)) {
         fprintf(stderr, "%s\n", USAGE);
         return 2;
     }
-    snprintf(id, sizeof(id), "%s", argc == 5 ? argv[4] : "bench-pub");
+    snprintf(id, sizeof(id), "%s", argc >= 5 ? argv[4] : "bench-pub");
     if (mqtt_connect(&p, (int)port, id) != 0)
         return 1;
     t0 = mono_s();
@@ -219,7 +222,7 @@ int main(int argc, char **argv)
         } else if (late > max_late) {
             max_late = late;
         }
-        tl = (size_t)snprintf(topic, sizeof(topic), "fleet/n%ld/telemetry", i % 100);
+        tl = (size_t)snprintf(topic, sizeof(topic), "fleet/n%ld/telemetry", i % devices);
         clock_gettime(CLOCK_REALTIME, &wall);
         pl = (size_t)snprintf(payload, sizeof(payload),
                               "{\"seq\":%ld,\"ts\":\"2026-11-23T10:15:00Z\",\"temperature\":21.5,"

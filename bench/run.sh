@@ -180,7 +180,7 @@ if [ "$bridge_ok" = 1 ] && [ -x "$pub" ]; then
         "$ceiling" --broker "$turl" --client-id "ceil-paced-$lr" --mode live --topic "fleet/+/telemetry" \
             --expect "$msgs" --timeout 300 > "$work/ceil-paced.out" 2>>"$work/ceil.log" & cpid=$!
         for _ in $(seq 200); do grep -q ready "$work/ceil-paced.out" 2>/dev/null && break; sleep 0.05; done
-        pubout=$("$pub" "$port" "$msgs" "$lr" "pub-ceil-$lr" 2>>"$work/pub.log")
+        pubout=$("$pub" "$port" "$msgs" "$lr" "pub-ceil-$lr" "$devices" 2>>"$work/pub.log")
         wait $cpid
         line=$(tail -n 1 "$work/ceil-paced.out")
         crate=$(jget rate <<<"$line")
@@ -190,7 +190,7 @@ if [ "$bridge_ok" = 1 ] && [ -x "$pub" ]; then
             $py - "$db" "$msgs" 600 <<<"$poller" >"$work/poll.out" 2>/dev/null & ppid=$!
             pids+=($ppid)
             c0=$(proc_cpu $bpid)
-            pubout=$("$pub" "$port" "$msgs" "$lr" "pub-bridge-$lr" 2>>"$work/pub.log")
+            pubout=$("$pub" "$port" "$msgs" "$lr" "pub-bridge-$lr" "$devices" 2>>"$work/pub.log")
             tp=$EPOCHREALTIME
             if wait $ppid; then
                 t1=$(cut -d' ' -f2 "$work/poll.out")
