@@ -134,6 +134,7 @@ struct bridge_ingest {
     unsigned char *jmap;        /* its shared mapping, NULL if none */
     size_t jmap_size;           /* mapped (= preallocated file) size */
     uint64_t jseg;              /* current segment number */
+    unsigned jfail;             /* submits refused in a row because the journal failed */
     size_t jseg_records;
     size_t jseg_bytes;
     uint64_t oldest_seg;        /* writer: lowest segment that may still exist */
@@ -800,6 +801,14 @@ static void journal_close_segment(bridge_ingest *ing)
  * records left in it carry their old segment number, so replay stops at
  * the first of them.
  */
+/*
+ * A journal that fails keeps failing while the receive thread retries the
+ * message (cli_run.c): the first failure is logged as an error, the
+ * retries' only at debug level, and the recovery once (bridge_ingest_submit).
+ */
+#define JOURNAL_LOG(ing, level, ...)                                       \
+    ((ing)->jfail == 0 ? bridge_log_##level(__VA_ARGS__) : bridge_log_debug(__VA_ARGS__))
+
 static int journal_reuse_segment(bridge_ingest *ing, uint64_t seg)
 {
     char from[4200], to[4200];
@@ -815,7 +824,7 @@ static int journal_reuse_segment(bridge_ingest *ing, uint64_t seg)
         return -1;
     if (spare_path(ing, k, from, sizeof(from)) != 0 || seg_path(ing, seg, to, sizeof(to)) != 0 ||
         rename(from, to) != 0) {
-        bridge_log_warn("cannot reuse journal segment '%s': %s", from, strerror(errno));
+        JOURNAL_LOG(ing, warn, "cannot reuse journal segment '%s': %s", from, strerror(errno));
         (void)unlink(from);
         pool_slot_free(ing, k);
         return -1;
@@ -843,16 +852,16 @@ static int journal_open_segment(bridge_ingest *ing, uint64_t seg, size_t size)
         return -1;
     fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
-        bridge_log_error("cannot open journal segment '%s': %s", path, strerror(errno));
+        JOURNAL_LOG(ing, error, "cannot open journal segment '%s': %s", path, strerror(errno));
         return -1;
     }
     if (ftruncate(fd, (off_t)size) != 0) {
-        bridge_log_error("cannot size journal segment '%s': %s", path, strerror(errno));
+        JOURNAL_LOG(ing, error, "cannot size journal segment '%s': %s", path, strerror(errno));
         goto fail;
     }
     map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) {
-        bridge_log_error("cannot map journal segment '%s': %s", path, strerror(errno));
+        JOURNAL_LOG(ing, error, "cannot map journal segment '%s': %s", path, strerror(errno));
         goto fail;
     }
     if (size == JOURNAL_SEG_BYTES) {
@@ -1570,7 +1579,12 @@ int bridge_ingest_submit(bridge_ingest *ing, const char *topic, size_t topic_len
         return -1;
     if (journal_append(ing, it) != 0) {
         free(it);
+        ing->jfail++;
         return -1;
+    }
+    if (ing->jfail > 0) {
+        bridge_log_info("the journal works again after %u refused attempts", ing->jfail);
+        ing->jfail = 0;
     }
     it->segment = ing->jseg;
     pthread_mutex_lock(&ing->mu);

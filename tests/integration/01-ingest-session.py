@@ -5,12 +5,13 @@ bridge is down arrive when it returns) and a broker restart mid-stream
 (nothing the broker acknowledged to the publisher is lost)."""
 import json
 import os
+import signal
 import threading
 import time
 import urllib.request
 
-from harness import (Bridge, FIXTURES, Publisher, Rig, check, check_eq, count_rows,
-                     db_query, db_scalar, main, test, wait_for)
+from harness import (Bridge, FIXTURES, Mosquitto, Publisher, Rig, TempDir, check, check_eq,
+                     count_rows, db_query, db_scalar, main, test, wait_for)
 
 SPEC = os.path.join(FIXTURES, "ingest", "spec.yaml")
 
@@ -181,6 +182,65 @@ def retained_status_not_replayed_on_restart():
         check("session resumed" in log, "session resumed")
         check("ingest: 0 received" in log, f"retained message not sent again:\n{log}")
         check_eq(count_rows(bridge.db, "events"), 1, "still one event")
+
+
+@test
+def acks_leave_while_a_message_waits_for_the_journal():
+    """A message that cannot be journaled (the next segment's name is taken
+    by a folder) is held by the receive thread, which retries with back-off;
+    the acknowledgements Paho wrote for the messages before it (buffered by
+    bridge/src/sockio.c) reach the broker before the first back-off sleep,
+    not when the journal works again."""
+    tmp = TempDir()
+    broker = Mosquitto(tmp.path, extra="log_type debug").start()  # logs PUBACKs it receives
+    bridge = Bridge(tmp.path, SPEC, broker.port)
+    pub = None
+
+    def bridge_acks():
+        with open(broker.log, errors="replace") as f:
+            return sum("Received PUBACK from asyncbridge-" in ln for ln in f)
+    try:
+        bridge.start()
+        pub = Publisher(broker.port)
+        # a fresh journal writes segment 2 first: 2048 records (JOURNAL_SEG_RECORDS),
+        # so the 2049th message needs segment 3
+        blocker = os.path.join(bridge.db + ".journal", "seg-0000000000000003.jnl")
+        os.mkdir(blocker)
+        msg = lambda i: (f"fleet/dev{i % 5}/telemetry", json.dumps({"seq": i, "temperature": 20}))
+        pub.publish_many(msg(i) for i in range(2047))
+        wait_for(lambda: count_rows(bridge.db, "events") >= 2047, 60, what="2047 events")
+        wait_for(lambda: bridge_acks() >= 2047, 10, what="2047 acknowledgements")
+        # the last two arrive together: one socket read gives the receive thread both
+        bridge.proc.send_signal(signal.SIGSTOP)
+        try:
+            infos = [pub.publish(*msg(i), wait=False) for i in (2047, 2048)]
+            for info in infos:
+                info.wait_for_publish(10)
+            time.sleep(0.3)  # the broker has written both to the bridge's socket
+        finally:
+            bridge.proc.send_signal(signal.SIGCONT)
+        wait_for(lambda: "cannot open journal segment" in bridge.log_since(0), 20,
+                 what="journal failure logged")
+        wait_for(lambda: bridge_acks() >= 2048, 10, what="2048 acknowledgements")
+        wait_for(lambda: count_rows(bridge.db, "events") >= 2048, 20, what="2048 events")
+        time.sleep(0.5)
+        check_eq(count_rows(bridge.db, "events"), 2048, "the 2049th waits")
+        check_eq(bridge_acks(), 2048, "and is not acknowledged")
+        os.rmdir(blocker)
+        wait_for(lambda: count_rows(bridge.db, "events") >= 2049, 20, what="2049 events")
+        wait_for(lambda: bridge_acks() >= 2049, 10, what="2049 acknowledgements")
+        log = bridge.log_since(0)
+        check_eq(log.count("cannot open journal segment"), 1, f"failure logged once:\n{log}")
+        check("the journal works again after" in log, f"recovery logged:\n{log}")
+        bridge.stop()
+        rows = db_query(bridge.db, "SELECT count(*), count(DISTINCT correlation_id) FROM events")
+        check_eq(rows[0], (2049, 2049), "every message stored once")
+    finally:
+        if pub:
+            pub.close()
+        bridge.kill9()
+        broker.stop()
+        tmp.cleanup()
 
 
 def harness_bin():
