@@ -134,7 +134,8 @@ struct bridge_ingest {
     unsigned char *jmap;        /* its shared mapping, NULL if none */
     size_t jmap_size;           /* mapped (= preallocated file) size */
     uint64_t jseg;              /* current segment number */
-    unsigned jfail;             /* submits refused in a row because the journal failed */
+    unsigned jfail;             /* submits refused in a row: the journal (or in sync
+                                   mode the store) failed; submitting thread only */
     size_t jseg_records;
     size_t jseg_bytes;
     uint64_t oldest_seg;        /* writer: lowest segment that may still exist */
@@ -802,9 +803,10 @@ static void journal_close_segment(bridge_ingest *ing)
  * the first of them.
  */
 /*
- * A journal that fails keeps failing while the receive thread retries the
- * message (cli_run.c): the first failure is logged as an error, the
- * retries' only at debug level, and the recovery once (bridge_ingest_submit).
+ * A journal (in sync mode: a store) that fails keeps failing while the
+ * receive thread retries the message (cli_run.c): the first failure is
+ * logged as an error, the retries' only at debug level, and the recovery
+ * once (bridge_ingest_submit).
  */
 #define JOURNAL_LOG(ing, level, ...)                                       \
     ((ing)->jfail == 0 ? bridge_log_##level(__VA_ARGS__) : bridge_log_debug(__VA_ARGS__))
@@ -1556,9 +1558,14 @@ int bridge_ingest_submit(bridge_ingest *ing, const char *topic, size_t topic_len
         rc = process_batch(ing, it, 1);
         if (rc != 0) {
             atomic_fetch_add(&ing->stats.commit_errors, 1);
-            bridge_log_error("committing a message failed: %s: %s", store_strerror(rc),
-                             store_errmsg(ing->opt.writer));
+            JOURNAL_LOG(ing, error, "committing a message failed: %s: %s", store_strerror(rc),
+                        store_errmsg(ing->opt.writer));
+            ing->jfail++;
         } else { /* no idle writer here: index entries go once INDEX_MOVE_MAX wait */
+            if (ing->jfail > 0) {
+                bridge_log_info("store commits work again after %u failed attempts", ing->jfail);
+                ing->jfail = 0;
+            }
             (void)store_corr_flush(ing->opt.writer, INDEX_MOVE_MAX, INDEX_MOVE_MAX);
             (void)store_device_flush(ing->opt.writer, INDEX_MOVE_MAX, INDEX_MOVE_MAX);
         }

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """asyncbridge run: the persistent session (messages published while the
-bridge is down arrive when it returns) and a broker restart mid-stream
-(nothing the broker acknowledged to the publisher is lost)."""
+bridge is down arrive when it returns), a broker restart mid-stream
+(nothing the broker acknowledged to the publisher is lost), and a journal
+or store that fails (the message waits unacknowledged, the earlier ones'
+acknowledgements leave, the failure is logged once)."""
 import json
 import os
+import re
 import signal
+import sqlite3
 import threading
 import time
 import urllib.request
@@ -241,6 +245,37 @@ def acks_leave_while_a_message_waits_for_the_journal():
         bridge.kill9()
         broker.stop()
         tmp.cleanup()
+
+
+@test
+def sync_mode_waits_for_a_locked_store_and_says_so_once():
+    """--ingest-mode sync: while another process holds the database's write
+    lock, the commit fails after the busy timeout (5 s) and the message is
+    retried with back-off; the failure is logged once, the
+    recovery once, and the message is stored once the lock goes."""
+    with Rig(SPEC, extra_args=["--ingest-mode", "sync"]) as rig:
+        bridge = rig.bridge
+        bridge.start()
+        pub = rig.pub = Publisher(rig.broker.port)
+        pub.publish("fleet/dev1/telemetry", json.dumps({"seq": 1, "temperature": 20}))
+        wait_for(lambda: count_rows(bridge.db, "events") >= 1, 20, what="first event")
+        con = sqlite3.connect(bridge.db, isolation_level=None, timeout=10)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            pub.publish("fleet/dev1/telemetry", json.dumps({"seq": 2, "temperature": 21}))
+            time.sleep(10.5)  # two busy timeouts: two failed attempts, usually
+            check("store commits work again" not in bridge.log_since(0), "still failing")
+        finally:
+            con.rollback()
+            con.close()
+        wait_for(lambda: count_rows(bridge.db, "events") >= 2, 20, what="second event")
+        log = bridge.log_since(0)
+        check_eq(log.count("committing a message failed"), 1, f"failure logged once:\n{log}")
+        m = re.search(r"store commits work again after (\d+) failed attempts", log)
+        check(m is not None and int(m.group(1)) >= 1, f"recovery logged:\n{log}")
+        bridge.stop()
+        check_eq(db_query(bridge.db, "SELECT correlation_id FROM events ORDER BY seq"),
+                 [("1",), ("2",)], "both stored once")
 
 
 def harness_bin():
