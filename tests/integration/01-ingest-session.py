@@ -14,8 +14,8 @@ import threading
 import time
 import urllib.request
 
-from harness import (Bridge, FIXTURES, Mosquitto, Publisher, Rig, TempDir, check, check_eq,
-                     count_rows, db_query, db_scalar, main, test, wait_for)
+from harness import (Bridge, FIXTURES, Publisher, Rig, check, check_eq, count_rows,
+                     db_query, db_scalar, main, test, wait_for)
 
 SPEC = os.path.join(FIXTURES, "ingest", "spec.yaml")
 
@@ -195,22 +195,22 @@ def acks_leave_while_a_message_waits_for_the_journal():
     the acknowledgements Paho wrote for the messages before it (buffered by
     bridge/src/sockio.c) reach the broker before the first back-off sleep,
     not when the journal works again."""
-    tmp = TempDir()
-    broker = Mosquitto(tmp.path, extra="log_type debug").start()  # logs PUBACKs it receives
-    bridge = Bridge(tmp.path, SPEC, broker.port)
-    pub = None
+    with Rig(SPEC, broker_extra="log_type debug") as rig:  # the broker logs PUBACKs it receives
+        bridge = rig.bridge
 
-    def bridge_acks():
-        with open(broker.log, errors="replace") as f:
-            return sum("Received PUBACK from asyncbridge-" in ln for ln in f)
-    try:
+        def bridge_acks():
+            with open(rig.broker.log, errors="replace") as f:
+                return sum("Received PUBACK from asyncbridge-" in ln for ln in f)
+
+        def msg(i):
+            return f"fleet/dev{i % 5}/telemetry", json.dumps({"seq": i, "temperature": 20})
+
         bridge.start()
-        pub = Publisher(broker.port)
+        pub = rig.pub = Publisher(rig.broker.port)
         # a fresh journal writes segment 2 first: 2048 records (JOURNAL_SEG_RECORDS),
         # so the 2049th message needs segment 3
         blocker = os.path.join(bridge.db + ".journal", "seg-0000000000000003.jnl")
         os.mkdir(blocker)
-        msg = lambda i: (f"fleet/dev{i % 5}/telemetry", json.dumps({"seq": i, "temperature": 20}))
         pub.publish_many(msg(i) for i in range(2047))
         wait_for(lambda: count_rows(bridge.db, "events") >= 2047, 60, what="2047 events")
         wait_for(lambda: bridge_acks() >= 2047, 10, what="2047 acknowledgements")
@@ -239,12 +239,6 @@ def acks_leave_while_a_message_waits_for_the_journal():
         bridge.stop()
         rows = db_query(bridge.db, "SELECT count(*), count(DISTINCT correlation_id) FROM events")
         check_eq(rows[0], (2049, 2049), "every message stored once")
-    finally:
-        if pub:
-            pub.close()
-        bridge.kill9()
-        broker.stop()
-        tmp.cleanup()
 
 
 @test

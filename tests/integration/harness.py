@@ -243,9 +243,10 @@ class Rig:
     `with Rig(SPEC) as rig:` tears down whatever happened: closes rig.pub if
     set, kill -9s the bridge, stops the broker, removes the dir."""
 
-    def __init__(self, spec, extra_args=(), start_broker=True):
+    def __init__(self, spec, extra_args=(), start_broker=True, broker_extra=""):
+        """broker_extra: more lines for mosquitto.conf."""
         self.tmp = TempDir()
-        self.broker = Mosquitto(self.tmp.path)
+        self.broker = Mosquitto(self.tmp.path, extra=broker_extra)
         self.bridge = None
         self.pub = None
         try:
