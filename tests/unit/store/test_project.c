@@ -31,6 +31,19 @@ static int64_t put(store *s, const char *channel, const char *device, const char
     return rc == 0 ? seq : (rc > 0 ? -100 : rc);
 }
 
+/* Appends {"v":0} .. {"v":n-1} for device "d" on channel "c" at 1000 + i; 0 or -1. */
+static int put_values(store *s, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char p[32];
+
+        snprintf(p, sizeof(p), "{\"v\":%d}", i);
+        if (put(s, "c", "d", p, 1000 + i) <= 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Appends every row of a table, ordered by its key, with exact doubles. */
 static char *dump(store *s, const char *sql)
 {
@@ -205,11 +218,7 @@ TEST(project, checkpoint_atomic_no_double_count)
 
     s = tmpdb_store(&t);
     ASSERT_NOT_NULL(s);
-    for (int i = 0; i < 10; i++) {
-        char p[32];
-        snprintf(p, sizeof(p), "{\"v\":%d}", i);
-        ASSERT_GT(put(s, "c", "d", p, 1000 + i), 0);
-    }
+    ASSERT_EQ(put_values(s, 10), 0);
     ASSERT_EQ(store_project(s, &o, &n), 0);
     ASSERT_EQ(n, 3);
     /* a "crash" in the middle of the next batch: its transaction never commits */
@@ -274,11 +283,7 @@ TEST(project, fold_reads_without_the_write_lock_and_refolds_a_moved_checkpoint)
     ASSERT_NOT_NULL(p);
     ASSERT_NOT_NULL(w);
     ASSERT_NOT_NULL(o2);
-    for (int i = 0; i < 10; i++) {
-        char pl[32];
-        snprintf(pl, sizeof(pl), "{\"v\":%d}", i);
-        ASSERT_GT(put(w, "c", "d", pl, 1000 + i), 0);
-    }
+    ASSERT_EQ(put_values(w, 10), 0);
     g.writer = w;
     g.other = o2;
     p->fold_gap_hook = in_fold_gap;
@@ -456,11 +461,7 @@ TEST(project, fold_cache_is_dropped_when_another_handle_folded)
     o2 = store_open(t.path, NULL, NULL, NULL, 0);
     ASSERT_NOT_NULL(p);
     ASSERT_NOT_NULL(o2);
-    for (int i = 0; i < 10; i++) {
-        char pl[32];
-        snprintf(pl, sizeof(pl), "{\"v\":%d}", i);
-        ASSERT_GT(put(p, "c", "d", pl, 1000 + i), 0);
-    }
+    ASSERT_EQ(put_values(p, 10), 0);
     ASSERT_EQ(store_project(p, &o, &n), 0);  /* 1..3, p caches the rows */
     ASSERT_EQ(store_project(o2, &o, &n), 0); /* 4..6 behind p's back */
     ASSERT_EQ(n, 3);
@@ -495,11 +496,7 @@ TEST(project, fold_cache_is_dropped_when_a_write_fails)
     o2 = store_open(t.path, NULL, NULL, NULL, 0);
     ASSERT_NOT_NULL(p);
     ASSERT_NOT_NULL(o2);
-    for (int i = 0; i < 6; i++) {
-        char pl[32];
-        snprintf(pl, sizeof(pl), "{\"v\":%d}", i);
-        ASSERT_GT(put(p, "c", "d", pl, 1000 + i), 0);
-    }
+    ASSERT_EQ(put_values(p, 6), 0);
     ASSERT_EQ(store_project(p, &o, &n), 0); /* 1..3, p caches the rows */
     p->fold_gap_hook = lock_in_gap;
     p->fold_gap_arg = o2;
