@@ -134,7 +134,7 @@ struct bridge_ingest {
     unsigned char *jmap;        /* its shared mapping, NULL if none */
     size_t jmap_size;           /* mapped (= preallocated file) size */
     uint64_t jseg;              /* current segment number */
-    unsigned jfail;             /* submits refused in a row: the journal (or in sync
+    unsigned refused;           /* submits refused in a row: the journal (or in sync
                                    mode the store) failed; submitting thread only */
     size_t jseg_records;
     size_t jseg_bytes;
@@ -795,6 +795,15 @@ static void journal_close_segment(bridge_ingest *ing)
 }
 
 /*
+ * A journal (in sync mode: a store) that fails keeps failing while the
+ * receive thread retries the message (cli_run.c): the first failure of a
+ * run is logged at level, the retries' only at debug level, and the
+ * recovery once (bridge_ingest_submit).
+ */
+#define LOG_FIRST_REFUSAL(ing, level, ...)                                  \
+    ((ing)->refused == 0 ? bridge_log_##level(__VA_ARGS__) : bridge_log_debug(__VA_ARGS__))
+
+/*
  * Takes a spare segment file from the pool and names it segment seg.
  * Returns 0, or -1 when there is none (or the rename failed: the slot is
  * then let go). Its pages are mapped and allocated already: no page fault
@@ -802,15 +811,6 @@ static void journal_close_segment(bridge_ingest *ing)
  * records left in it carry their old segment number, so replay stops at
  * the first of them.
  */
-/*
- * A journal (in sync mode: a store) that fails keeps failing while the
- * receive thread retries the message (cli_run.c): the first failure is
- * logged as an error, the retries' only at debug level, and the recovery
- * once (bridge_ingest_submit).
- */
-#define JOURNAL_LOG(ing, level, ...)                                       \
-    ((ing)->jfail == 0 ? bridge_log_##level(__VA_ARGS__) : bridge_log_debug(__VA_ARGS__))
-
 static int journal_reuse_segment(bridge_ingest *ing, uint64_t seg)
 {
     char from[4200], to[4200];
@@ -826,7 +826,8 @@ static int journal_reuse_segment(bridge_ingest *ing, uint64_t seg)
         return -1;
     if (spare_path(ing, k, from, sizeof(from)) != 0 || seg_path(ing, seg, to, sizeof(to)) != 0 ||
         rename(from, to) != 0) {
-        JOURNAL_LOG(ing, warn, "cannot reuse journal segment '%s': %s", from, strerror(errno));
+        LOG_FIRST_REFUSAL(ing, warn, "cannot reuse journal segment '%s': %s", from,
+                          strerror(errno));
         (void)unlink(from);
         pool_slot_free(ing, k);
         return -1;
@@ -854,16 +855,19 @@ static int journal_open_segment(bridge_ingest *ing, uint64_t seg, size_t size)
         return -1;
     fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
-        JOURNAL_LOG(ing, error, "cannot open journal segment '%s': %s", path, strerror(errno));
+        LOG_FIRST_REFUSAL(ing, error, "cannot open journal segment '%s': %s", path,
+                          strerror(errno));
         return -1;
     }
     if (ftruncate(fd, (off_t)size) != 0) {
-        JOURNAL_LOG(ing, error, "cannot size journal segment '%s': %s", path, strerror(errno));
+        LOG_FIRST_REFUSAL(ing, error, "cannot size journal segment '%s': %s", path,
+                          strerror(errno));
         goto fail;
     }
     map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) {
-        JOURNAL_LOG(ing, error, "cannot map journal segment '%s': %s", path, strerror(errno));
+        LOG_FIRST_REFUSAL(ing, error, "cannot map journal segment '%s': %s", path,
+                          strerror(errno));
         goto fail;
     }
     if (size == JOURNAL_SEG_BYTES) {
@@ -1558,13 +1562,13 @@ int bridge_ingest_submit(bridge_ingest *ing, const char *topic, size_t topic_len
         rc = process_batch(ing, it, 1);
         if (rc != 0) {
             atomic_fetch_add(&ing->stats.commit_errors, 1);
-            JOURNAL_LOG(ing, error, "committing a message failed: %s: %s", store_strerror(rc),
-                        store_errmsg(ing->opt.writer));
-            ing->jfail++;
+            LOG_FIRST_REFUSAL(ing, error, "committing a message failed: %s: %s",
+                              store_strerror(rc), store_errmsg(ing->opt.writer));
+            ing->refused++;
         } else { /* no idle writer here: index entries go once INDEX_MOVE_MAX wait */
-            if (ing->jfail > 0) {
-                bridge_log_info("store commits work again after %u failed attempts", ing->jfail);
-                ing->jfail = 0;
+            if (ing->refused > 0) {
+                bridge_log_info("store commits work again after %u failed attempts", ing->refused);
+                ing->refused = 0;
             }
             (void)store_corr_flush(ing->opt.writer, INDEX_MOVE_MAX, INDEX_MOVE_MAX);
             (void)store_device_flush(ing->opt.writer, INDEX_MOVE_MAX, INDEX_MOVE_MAX);
@@ -1586,12 +1590,12 @@ int bridge_ingest_submit(bridge_ingest *ing, const char *topic, size_t topic_len
         return -1;
     if (journal_append(ing, it) != 0) {
         free(it);
-        ing->jfail++;
+        ing->refused++;
         return -1;
     }
-    if (ing->jfail > 0) {
-        bridge_log_info("the journal works again after %u refused attempts", ing->jfail);
-        ing->jfail = 0;
+    if (ing->refused > 0) {
+        bridge_log_info("the journal works again after %u refused attempts", ing->refused);
+        ing->refused = 0;
     }
     it->segment = ing->jseg;
     pthread_mutex_lock(&ing->mu);
