@@ -524,6 +524,7 @@ store *store_open(const char *path, const store_options *opt, int *err, char *di
     s->corr_stale = 1;
     s->corr_tail_max = STORE__CORR_TAIL_MAX;
     s->dev_tail_max = STORE__DEV_TAIL_MAX;
+    s->dev_indexed = -1;
     s->fold_cache_max = STORE__FOLD_CACHE_MAX;
     s->corr_keys_max = STORE__CORR_KEYS_MAX;
     if (o.dedupe_window > (size_t)STORE__WINDOW_MAX) {

@@ -49,6 +49,7 @@ static void mark_stale(store *s)
 {
     s->window_stale = 1;
     s->corr_stale = 1;
+    s->dev_indexed = -1; /* a device index flush may have been undone */
 }
 
 /* Rolls back the open transaction, if SQLite still has one, keeping errmsg. */
@@ -176,7 +177,26 @@ static int dev_pending(store *s, int64_t *indexed, int64_t *last)
 {
     int rc = store__stmt_int(s, STORE__DEV_INDEXED, "cannot read the device checkpoint", indexed);
 
+    if (rc == 0)
+        s->dev_indexed = *indexed;
     return rc != 0 ? rc : store__stmt_int(s, STORE__EV_MAX_SEQ, "cannot read the last seq", last);
+}
+
+/*
+ * Whether fewer than min events wait for the device index, by what this
+ * handle knows without a statement: its last seq (corr_known_seq, kept by
+ * its appends) and the checkpoint it last read or wrote. 0 when it does
+ * not know (then the caller asks SQLite). The idle ingest asks after every
+ * commit of a light stream, and two statements outside a transaction cost
+ * two read transactions (10-15 us, 2026-12-06). Appends of another handle
+ * since this one's last transaction are not seen until its next one
+ * (corr_sync), so they are indexed one transaction later; the bridge has
+ * one appending handle per file.
+ */
+static int dev_known_below(const store *s, int64_t min)
+{
+    return !s->corr_stale && s->dev_indexed >= 0 &&
+           s->corr_known_seq - s->dev_indexed < (min > 1 ? min : 1);
 }
 
 int store__dev_move(store *s, int64_t min, int64_t max, int64_t *moved)
@@ -185,14 +205,18 @@ int store__dev_move(store *s, int64_t min, int64_t max, int64_t *moved)
     int rc;
 
     *moved = 0;
+    if (dev_known_below(s, min))
+        return 0;
     rc = dev_pending(s, &indexed, &last);
     if (rc != 0 || last - indexed < (min > 1 ? min : 1))
         return rc;
     /* any seq <= last is taken or can never be (a new rowid is max + 1) */
     upto = last - indexed > max ? indexed + max : last;
     rc = store__index_upto(s, STORE__DEV_MOVE, STORE__DEV_MARK, upto, "cannot index device events");
-    if (rc == 0)
+    if (rc == 0) {
         *moved = upto - indexed;
+        s->dev_indexed = upto;
+    }
     return rc;
 }
 
@@ -559,7 +583,9 @@ int store_device_flush(store *s, size_t min, size_t max)
     if (max > INT32_MAX)
         max = INT32_MAX;
     own = !s->in_batch;
-    /* nothing to do is found without a write transaction */
+    /* nothing to do is found without a write transaction, mostly without a statement */
+    if (own && dev_known_below(s, (int64_t)min))
+        return 0;
     if (own && ((rc = dev_pending(s, &indexed, &last)) != 0 ||
                 last - indexed < (int64_t)(min > 1 ? min : 1)))
         return rc;

@@ -214,6 +214,8 @@ struct store {
     int corr_stale;                          /* tail must be rebuilt before use */
     size_t corr_tail_max;                    /* STORE__CORR_TAIL_MAX (tests lower it) */
     int64_t dev_tail_max;                    /* STORE__DEV_TAIL_MAX (tests lower it) */
+    int64_t dev_indexed;                     /* store_meta.device_indexed as this handle last
+                                                read or wrote it; -1 unknown (store_append.c) */
     int busy_timeout_ms;                     /* give up on a lock after this, 0 = at once */
     int64_t busy_since_us;                   /* CLOCK_MONOTONIC when the current wait began */
     int ckpt_tried;                          /* store__ckpt_start ran (once per handle) */

@@ -391,6 +391,54 @@ TEST(write_path, device_index_flush_in_batch_and_forced)
     tmpdb_release(&t);
 }
 
+/* How often a cached statement of s ran (0 if never prepared). */
+static int stmt_runs(store *s, enum store__stmt_id id)
+{
+    return s->stmt[id] ? sqlite3_stmt_status(s->stmt[id], SQLITE_STMTSTATUS_RUN, 0) : 0;
+}
+
+TEST(write_path, device_index_pending_known_without_statements)
+{
+    tmpdb t;
+    store *s, *b;
+    int runs;
+
+    s = tmpdb_store(&t);
+    ASSERT_NOT_NULL(s);
+    for (int i = 0; i < 10; i++)
+        ASSERT_EQ(put(s, i, NULL), 0);
+    /* the idle ingest's question after each commit: answered from memory */
+    runs = stmt_runs(s, STORE__DEV_INDEXED);
+    for (int i = 0; i < 100; i++)
+        ASSERT_EQ(store_device_flush(s, 256, 1024), 0);
+    ASSERT_EQ(stmt_runs(s, STORE__DEV_INDEXED), runs);
+    for (int i = 10; i < 256; i++)
+        ASSERT_EQ(put(s, i, NULL), 0);
+    ASSERT_EQ(store_device_flush(s, 256, 1024), 256);
+    ASSERT_EQ(store_device_flush(s, 1, 1024), 0);
+    /* a flush undone with its batch is not believed */
+    for (int i = 256; i < 556; i++)
+        ASSERT_EQ(put(s, i, NULL), 0);
+    ASSERT_EQ(store_begin(s), 0);
+    ASSERT_EQ(store_device_flush(s, 0, 1000), 300);
+    ASSERT_EQ(store_rollback(s), 0);
+    ASSERT_EQ(put(s, 556, NULL), 0);
+    ASSERT_EQ(store_device_flush(s, 256, 1024), 301);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM device_events"), 557);
+    /* another handle's appends are seen from this one's next transaction */
+    b = store_open(t.path, NULL, NULL, NULL, 0);
+    ASSERT_NOT_NULL(b);
+    for (int i = 557; i < 857; i++)
+        ASSERT_EQ(put(b, i, NULL), 0);
+    store_close(b);
+    ASSERT_EQ(store_device_flush(s, 256, 1024), 0);
+    ASSERT_EQ(put(s, 857, NULL), 0);
+    ASSERT_EQ(store_device_flush(s, 256, 1024), 301);
+    ASSERT_EQ(q_int(s, "SELECT count(*) FROM device_events"), 858);
+    store_close(s);
+    tmpdb_release(&t);
+}
+
 TEST(write_path, correlation_ids_move_to_event_corr)
 {
     store *s = store_open(":memory:", NULL, NULL, NULL, 0);
