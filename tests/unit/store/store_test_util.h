@@ -60,6 +60,12 @@ static inline int64_t q_int(store *s, const char *sql)
     return v;
 }
 
+/* How often a cached statement of s ran (0 if never prepared). */
+static inline int stmt_runs(store *s, enum store__stmt_id id)
+{
+    return s->stmt[id] ? sqlite3_stmt_status(s->stmt[id], SQLITE_STMTSTATUS_RUN, 0) : 0;
+}
+
 /* One text from a query into buf ("" if none). */
 static inline const char *q_text(store *s, const char *sql, char *buf, size_t size)
 {

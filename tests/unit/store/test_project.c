@@ -412,12 +412,6 @@ static void check_equals_rebuild(const char *path, const store_projector_options
     store_close(s);
 }
 
-/* How often a cached statement of s ran (0 if never prepared). */
-static int runs(store *s, enum store__stmt_id id)
-{
-    return s->stmt[id] ? sqlite3_stmt_status(s->stmt[id], SQLITE_STMTSTATUS_RUN, 0) : 0;
-}
-
 TEST(project, fold_cache_loads_each_row_once)
 {
     tmpdb t;
@@ -439,8 +433,8 @@ TEST(project, fold_cache_loads_each_row_once)
     } while (n > 0);
     ASSERT_EQ(folds, 12);
     /* 12 one-event folds: each device row and each rollup row loaded once */
-    ASSERT_EQ(runs(s, STORE__PJ_DEVICE_GET), 2);
-    ASSERT_EQ(runs(s, STORE__PJ_ROLLUP_GET), 2);
+    ASSERT_EQ(stmt_runs(s, STORE__PJ_DEVICE_GET), 2);
+    ASSERT_EQ(stmt_runs(s, STORE__PJ_ROLLUP_GET), 2);
     ASSERT_EQ(q_int(s, "SELECT events FROM devices WHERE device_id = 'a'"), 8);
     ASSERT_EQ(q_int(s, "SELECT sum FROM rollups WHERE device_id = 'a'"), 48);
     ASSERT_EQ(q_int(s, "SELECT count FROM rollups WHERE device_id = 'b'"), 4);
@@ -471,7 +465,7 @@ TEST(project, fold_cache_is_dropped_when_another_handle_folded)
     ASSERT_EQ(q_int(p, "SELECT events FROM devices"), 10);
     ASSERT_EQ(q_int(p, "SELECT count FROM rollups"), 10);
     ASSERT_EQ(q_int(p, "SELECT sum FROM rollups"), 45);
-    ASSERT_EQ(runs(p, STORE__PJ_DEVICE_GET), 2); /* loaded again after o2 */
+    ASSERT_EQ(stmt_runs(p, STORE__PJ_DEVICE_GET), 2); /* loaded again after o2 */
     store_close(p);
     store_close(o2);
     check_equals_rebuild(t.path, &o);
@@ -540,7 +534,7 @@ TEST(project, fold_cache_keeps_its_bound)
     do {
         ASSERT_EQ(store_project(s, &o, &n), 0);
     } while (n > 0);
-    ASSERT_GT(runs(s, STORE__PJ_DEVICE_GET), 200);
+    ASSERT_GT(stmt_runs(s, STORE__PJ_DEVICE_GET), 200);
     store_close(s);
     check_equals_rebuild(t.path, &o);
     tmpdb_release(&t);

@@ -391,12 +391,6 @@ TEST(write_path, device_index_flush_in_batch_and_forced)
     tmpdb_release(&t);
 }
 
-/* How often a cached statement of s ran (0 if never prepared). */
-static int stmt_runs(store *s, enum store__stmt_id id)
-{
-    return s->stmt[id] ? sqlite3_stmt_status(s->stmt[id], SQLITE_STMTSTATUS_RUN, 0) : 0;
-}
-
 TEST(write_path, device_index_pending_known_without_statements)
 {
     tmpdb t;
