@@ -14,22 +14,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
 case $build in /*) ;; *) build=$top/$build ;; esac
 msgs=${MSGS:-100000}
-py=/usr/bin/python3; spec=$top/examples/fleet.yaml
-work=$(mktemp -d "${TMPDIR:-/tmp}/asyncbridge-drain.XXXXXX")
-port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > $work/m.conf <<CONF
-listener $port 127.0.0.1
-allow_anonymous true
-persistence false
-max_queued_messages $((msgs * 2))
-max_queued_bytes 0
-memory_limit 0
-max_inflight_messages 0
-log_dest none
-CONF
-mosquitto -c $work/m.conf & mpid=$!
-sleep 0.3
-url=mqtt://127.0.0.1:$port
+spec=$top/examples/fleet.yaml
+. "$top/bench/profile_lib.sh"
 $build/bridge/asyncbridge run --spec $spec --broker $url --db $work/b.db --http 127.0.0.1:0 ${BRIDGE_ARGS:-} >$work/b.log 2>&1 & bpid=$!
 sleep 1; kill -TERM $bpid; wait $bpid
 $build/firmware-sim/asyncbridge-sim --spec $spec --broker $url --devices ${DEVICES:-8} --rate 0 --count $msgs --qos 1 --seed 1 --client-prefix q >/dev/null 2>$work/sim.log
@@ -38,17 +24,7 @@ m0=$(awk '{print $14+$15}' /proc/$mpid/stat)
 ${PERF:-} $build/bridge/asyncbridge run --spec $spec --broker $url --db $work/b.db --http 127.0.0.1:0 ${BRIDGE_ARGS:-} >>$work/b.log 2>&1 & bpid=$!
 sleep 0.2
 [ -n "${PERF:-}" ] && bpid=$(pgrep -n -f "asyncbridge run" )
-$py - $work/b.db $msgs <<'PY'
-import sqlite3,sys,time
-n=int(sys.argv[2]); db=None
-while True:
-    try:
-        if db is None: db=sqlite3.connect("file:%s?mode=ro"%sys.argv[1],uri=True,timeout=1)
-        have=db.execute("select coalesce((select max(seq) from events),0)-(select count(*) from events where channel='status')+(select count(*) from dead_letters where coalesce(channel,'')!='status')").fetchone()[0]
-    except sqlite3.Error: db=None; have=0
-    if have>=n: break
-    time.sleep(0.005)
-PY
+wait_stored $work/b.db $msgs
 t1=$(date +%s.%N)
 tick=$(getconf CLK_TCK)
 # CPU right at the end of the drain (before any work the bridge does after it)

@@ -16,24 +16,12 @@ case $build in /*) ;; *) build=$top/$build ;; esac
 msgs=${MSGS:-100000}
 rate=${RATE:-20000}
 devices=${DEVICES:-8}
-py=/usr/bin/python3; spec=$top/examples/fleet.yaml
+spec=$top/examples/fleet.yaml
 for bin in "$build/bridge/asyncbridge" "$build/bench/bench_pub"; do
     [ -x "$bin" ] || { echo "profile_live: '$bin' is not built (run 'make')"; exit 1; }
 done
-work=$(mktemp -d "${TMPDIR:-/tmp}/asyncbridge-live.XXXXXX")
-port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > $work/m.conf <<CONF
-listener $port 127.0.0.1
-allow_anonymous true
-persistence false
-max_queued_messages $((msgs * 2))
-max_queued_bytes 0
-memory_limit 0
-log_dest none
-CONF
-mosquitto -c $work/m.conf & mpid=$!
-sleep 0.3
-$build/bridge/asyncbridge run --spec $spec --broker mqtt://127.0.0.1:$port --db $work/b.db \
+. "$top/bench/profile_lib.sh"
+$build/bridge/asyncbridge run --spec $spec --broker $url --db $work/b.db \
     --http 127.0.0.1:0 ${BRIDGE_ARGS:-} >$work/b.log 2>&1 & bpid=$!
 sleep 1
 tick=$(getconf CLK_TCK)
@@ -42,24 +30,14 @@ declare -A c0
 for t in /proc/$bpid/task/*; do c0[$t]=$(cpu_of $t); done
 m0=$(cpu_of /proc/$mpid)
 $build/bench/bench_pub $port $msgs $rate profile-live $devices
-$py - $work/b.db $msgs <<'PY'
-import sqlite3,sys,time
-n=int(sys.argv[2]); db=None; end=time.monotonic()+600
-while time.monotonic()<end:
-    try:
-        if db is None: db=sqlite3.connect("file:%s?mode=ro"%sys.argv[1],uri=True,timeout=1)
-        have=db.execute("select coalesce((select max(seq) from events),0)+(select count(*) from dead_letters)").fetchone()[0]
-    except sqlite3.Error: db=None; have=0
-    if have>=n: break
-    time.sleep(0.01)
-PY
+wait_stored $work/b.db $msgs
 sleep 1
 for t in /proc/$bpid/task/*; do
     echo "$(cat $t/comm 2>/dev/null) $(( $(cpu_of $t) - ${c0[$t]:-0} ))"
 done | awk -v t=$tick '{a[$1]+=$2} END {for (k in a) if (a[k] > 0) printf "  %-16s %.2f\n", k, a[k]/t}' | sort -k2 -nr
 echo "  mosquitto        $(awk -v t=$tick -v m0=$m0 '{printf "%.2f", ($14+$15-m0)/t}' /proc/$mpid/stat)"
 hport=http://127.0.0.1:$(grep -o "(port [0-9]*" $work/b.log | tail -1 | grep -o "[0-9]*")
-curl -s $hport/metrics | grep -E '^asyncbridge_commits_total ' 
+curl -s $hport/metrics | grep -E '^asyncbridge_commits_total '
 kill -INT $bpid; wait $bpid 2>/dev/null; sleep 0.5
 kill $mpid; wait $mpid 2>/dev/null
 [ "${2:-}" = keep ] && echo "work folder: $work" || rm -rf $work
